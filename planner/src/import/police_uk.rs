@@ -1,0 +1,1 @@
+//! police_uk

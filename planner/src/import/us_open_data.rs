@@ -1,0 +1,1 @@
+//! us_open_data

@@ -1,0 +1,1 @@
+//! Spatial indexes (rstar R-trees in metres) over incidents and premises.

@@ -1,0 +1,25 @@
+//! Firefly's domain core: the records a night-time-economy patrol planner works with, the
+//! projection from WGS84 into a metric grid, the spatial index, and the validators that turn
+//! published files into records.
+//!
+//! This crate takes plain values and returns plain values. It never opens a file, a socket or
+//! a database: the `api` crate owns every edge. That keeps each algorithm testable and
+//! benchmarkable on its own.
+
+pub mod category;
+pub mod crs;
+pub mod import;
+pub mod incident;
+pub mod index;
+pub mod premises;
+pub mod time;
+pub mod training;
+pub mod unit;
+
+pub use category::Category;
+pub use crs::{Crs, CrsError, Projected};
+pub use incident::Incident;
+pub use premises::{Premises, PremisesKind};
+pub use time::OccurredAt;
+pub use training::TrainingRecord;
+pub use unit::Unit;
