@@ -8,6 +8,8 @@
 
 pub mod category;
 pub mod crs;
+pub mod harm;
+pub mod hotspots;
 pub mod import;
 pub mod incident;
 pub mod index;
@@ -15,6 +17,7 @@ pub mod premises;
 pub mod time;
 pub mod training;
 pub mod unit;
+pub mod window;
 
 pub use category::Category;
 pub use crs::{Crs, CrsError, Projected};

@@ -13,6 +13,9 @@ mod csv_rows;
 pub mod force_csv;
 pub mod geojson_points;
 pub mod police_uk;
+pub mod premises;
+pub mod training;
+pub mod units;
 pub mod us_open_data;
 
 pub use csv_rows::{CsvRows, Row};

@@ -1,0 +1,1 @@
+//! Harm weights per category (see issue 3).

@@ -1,0 +1,1 @@
+//! Hotspot scoring on an aligned metric grid (see issue 3).

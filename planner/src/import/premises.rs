@@ -1,0 +1,1 @@
+//! premises importer

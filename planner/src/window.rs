@@ -1,0 +1,1 @@
+//! Time windows: weekend nights, DAYS@HH:MM-HH:MM specs and busy-period calendars.
