@@ -130,7 +130,7 @@ impl Category {
         } else if has(&["robbery"]) {
             Category::Robbery
         } else if has(&[
-            "murder", "homicide", "assault", "battery", "wounding", "gbh", "abh",
+            "murder", "homicide", "violen", "assault", "battery", "wounding", "gbh", "abh",
         ]) {
             Category::Violence
         } else if has(&["weapon", "firearm", "knife"]) {

@@ -6,21 +6,23 @@
 use super::RowError;
 use std::collections::HashMap;
 use std::io::Read;
+use std::rc::Rc;
 
 /// A CSV file with a header, read row by row.
 pub struct CsvRows<R: Read> {
-    file: String,
+    file: Rc<str>,
     reader: csv::Reader<R>,
-    columns: HashMap<String, usize>,
+    columns: Rc<HashMap<String, usize>>,
     headers: Vec<String>,
+    done: bool,
 }
 
 /// One data row.
-pub struct Row<'a> {
-    pub file: &'a str,
+pub struct Row {
+    pub file: Rc<str>,
     pub line: u64,
     record: csv::ByteRecord,
-    columns: &'a HashMap<String, usize>,
+    columns: Rc<HashMap<String, usize>>,
 }
 
 impl<R: Read> CsvRows<R> {
@@ -47,17 +49,8 @@ impl<R: Read> CsvRows<R> {
             })?;
             headers.push(h.trim_start_matches('\u{feff}').trim().to_string());
         }
-        let columns = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.clone(), i))
-            .collect();
-        Ok(CsvRows {
-            file: file.to_string(),
-            reader,
-            columns,
-            headers,
-        })
+        let columns = Rc::new(headers.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect());
+        Ok(CsvRows { file: Rc::from(file), reader, columns, headers, done: false })
     }
 
     pub fn headers(&self) -> &[String] {
@@ -79,7 +72,7 @@ impl<R: Read> CsvRows<R> {
             return Ok(());
         }
         Err(RowError {
-            file: self.file.clone(),
+            file: self.file.to_string(),
             line: 1,
             field: "header".into(),
             reason: format!(
@@ -89,43 +82,44 @@ impl<R: Read> CsvRows<R> {
             ),
         })
     }
+}
 
-    /// Calls `f` for each data row; a row the CSV parser cannot split becomes an error.
-    pub fn for_each(mut self, mut f: impl FnMut(Row<'_>), mut on_error: impl FnMut(RowError)) {
+impl<R: Read> Iterator for CsvRows<R> {
+    type Item = Result<Row, RowError>;
+
+    /// The next data row, or an error for a row the CSV parser cannot split. After an I/O
+    /// error the iterator ends.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
         let mut record = csv::ByteRecord::new();
-        loop {
-            match self.reader.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {
-                    let line = record.position().map(|p| p.line()).unwrap_or(0);
-                    f(Row {
-                        file: &self.file,
-                        line,
-                        record: record.clone(),
-                        columns: &self.columns,
-                    });
+        match self.reader.read_byte_record(&mut record) {
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Ok(true) => {
+                let line = record.position().map(|p| p.line()).unwrap_or(0);
+                Some(Ok(Row { file: self.file.clone(), line, record, columns: self.columns.clone() }))
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) {
+                    self.done = true;
                 }
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    on_error(RowError {
-                        file: self.file.clone(),
-                        line,
-                        field: "row".into(),
-                        reason: format!("malformed CSV: {e}"),
-                    });
-                    if !matches!(
-                        e.kind(),
-                        csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
-                    ) {
-                        break;
-                    }
-                }
+                Some(Err(RowError {
+                    file: self.file.to_string(),
+                    line,
+                    field: "row".into(),
+                    reason: format!("malformed CSV: {e}"),
+                }))
             }
         }
     }
 }
 
-impl Row<'_> {
+impl Row {
     /// The field's text; empty if the row is short. Errors if not UTF-8.
     pub fn get(&self, name: &str) -> Result<&str, RowError> {
         let Some(&i) = self.columns.get(name) else {
