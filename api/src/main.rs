@@ -1,1 +1,81 @@
-fn main() {}
+//! `firefly`: the command-line entry point. Parses flags, loads the configuration, and hands
+//! each command to its module in `commands/`. Errors are reported here, with context, and
+//! mapped to the contract's exit codes: 0 success, 2 invalid input (nothing written), 1 any
+//! other failure.
+
+mod commands;
+mod config;
+mod storage;
+
+use clap::{Parser, Subcommand};
+use commands::Failure;
+use config::{Config, CrsChoice, Overrides};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "firefly", version, about = "Night-time-economy patrol planner")]
+struct Cli {
+    /// SQLite database file.
+    #[arg(long, global = true, env = "FIREFLY_DB")]
+    db: Option<PathBuf>,
+    /// Settings file (TOML): db, tz, crs, boundary.
+    #[arg(long, global = true, env = "FIREFLY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Time zone in which windows, nights and local dates are read.
+    #[arg(long, global = true, env = "FIREFLY_TZ")]
+    tz: Option<String>,
+    /// Metric CRS: British National Grid in GB, else the data's UTM zone (auto).
+    #[arg(long, global = true, env = "FIREFLY_CRS", value_enum)]
+    crs: Option<CrsChoice>,
+    /// Force boundary: GeoJSON polygons (e.g. the force's districts).
+    #[arg(long = "boundary-file", global = true, env = "FIREFLY_BOUNDARY")]
+    boundary: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate and import data; every import is all-or-nothing.
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
+    /// Load the demo data set (Bedfordshire) and print what is in the database.
+    Demo(commands::demo::DemoArgs),
+    /// Print what is in the database: incidents by category and district, venues, training.
+    Summary,
+    /// Measure performance (import throughput, memory, spatial index) and print figures.
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FIREFLY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let overrides = Overrides { db: cli.db, tz: cli.tz, crs: cli.crs, boundary: cli.boundary };
+    let result = Config::load(cli.config.as_deref(), overrides)
+        .map_err(Failure::Invalid)
+        .and_then(|config| match cli.command {
+            Command::Import(cmd) => commands::import::run(&config, cmd),
+            Command::Demo(args) => commands::demo::run(config, args),
+            Command::Summary => commands::summary::run(&config),
+            Command::Bench(cmd) => commands::bench::run(&config, cmd),
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(e)) => {
+            eprintln!("firefly: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("firefly: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

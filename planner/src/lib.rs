@@ -6,6 +6,7 @@
 //! a database: the `api` crate owns every edge. That keeps each algorithm testable and
 //! benchmarkable on its own.
 
+pub mod area;
 pub mod category;
 pub mod crs;
 pub mod harm;

@@ -58,8 +58,14 @@ pub fn read(file: &str, input: impl Read, tz: &TimeZone) -> Import<Incident> {
     let mut first_line: HashMap<String, u64> = HashMap::new();
     for row in rows {
         out.rows += 1;
-        let result = row.and_then(|row| {
-            let incident = parse_row(&row, &coords, tz)?;
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                out.errors.push(e);
+                continue;
+            }
+        };
+        let result = parse_row(&row, &coords, tz).and_then(|incident| {
             if let Some(first) = first_line.get(&incident.source_id) {
                 return Err(row.error("id", format!("duplicate id (first at line {first})")));
             }
@@ -67,7 +73,7 @@ pub fn read(file: &str, input: impl Read, tz: &TimeZone) -> Import<Incident> {
             Ok(incident)
         });
         match result {
-            Ok(i) => out.records.push(i),
+            Ok(i) => out.accept(row.line, i),
             Err(e) => out.errors.push(e),
         }
     }

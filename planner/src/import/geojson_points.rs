@@ -131,7 +131,7 @@ pub fn read(file: &str, text: &str, tz: &TimeZone) -> Import<Incident> {
             })
         })();
         match result {
-            Ok(i) => out.records.push(i),
+            Ok(i) => out.accept(line, i),
             Err(e) => out.errors.push(e),
         }
     }

@@ -52,6 +52,9 @@ impl std::error::Error for RowError {}
 #[derive(Debug, Clone)]
 pub struct Import<T> {
     pub records: Vec<T>,
+    /// The line each record came from (same order as `records`), for errors found later,
+    /// such as a training record naming premises that are not in the database.
+    pub lines: Vec<u64>,
     pub errors: Vec<RowError>,
     /// Rows the source documents as unusable, by reason, with their count.
     pub skipped: BTreeMap<String, u64>,
@@ -63,6 +66,7 @@ impl<T> Default for Import<T> {
     fn default() -> Self {
         Import {
             records: Vec::new(),
+            lines: Vec::new(),
             errors: Vec::new(),
             skipped: BTreeMap::new(),
             rows: 0,
@@ -71,6 +75,17 @@ impl<T> Default for Import<T> {
 }
 
 impl<T> Import<T> {
+    /// Keeps a good record read at `line`.
+    pub fn accept(&mut self, line: u64, record: T) {
+        self.records.push(record);
+        self.lines.push(line);
+    }
+
+    /// The line of the record at `index`, if known.
+    pub fn line_of(&self, index: usize) -> Option<u64> {
+        self.lines.get(index).copied()
+    }
+
     pub fn skip(&mut self, reason: &str) {
         *self.skipped.entry(reason.to_string()).or_default() += 1;
     }

@@ -55,8 +55,15 @@ pub fn read(file: &str, input: impl Read) -> Import<Incident> {
     let mut ids = ContentIds::new();
     for row in rows {
         out.rows += 1;
-        match row.and_then(|row| parse_row(&row, &mut ids)) {
-            Ok(Some(i)) => out.records.push(i),
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                out.errors.push(e);
+                continue;
+            }
+        };
+        match parse_row(&row, &mut ids) {
+            Ok(Some(i)) => out.accept(row.line, i),
             Ok(None) => out.skip(SKIP_NO_LOCATION),
             Err(e) => out.errors.push(e),
         }

@@ -86,8 +86,15 @@ pub fn read(file: &str, input: impl Read, source: UsSource) -> Import<Incident> 
     let mut ids = ContentIds::new();
     for row in rows {
         out.rows += 1;
-        match row.and_then(|row| parse_row(&row, source, &tz, &mut ids)) {
-            Ok(Some(i)) => out.records.push(i),
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                out.errors.push(e);
+                continue;
+            }
+        };
+        match parse_row(&row, source, &tz, &mut ids) {
+            Ok(Some(i)) => out.accept(row.line, i),
             Ok(None) => out.skip(SKIP_NO_COORDINATES),
             Err(e) => out.errors.push(e),
         }

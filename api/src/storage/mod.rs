@@ -1,0 +1,413 @@
+//! Storage: the one place that knows SQL.
+//!
+//! SQLite in WAL mode is the embedded default: one file, no server, and a crash or kill at
+//! any moment leaves the last committed state (every write below is one transaction). The
+//! rest of the program talks to [`Store`] in domain terms, so a server database can be added
+//! later behind the same methods without touching `planner`.
+
+mod migrations;
+
+use jiff::Timestamp;
+use planner::import::RowError;
+use planner::time::YearMonth;
+use planner::{Category, Incident, OccurredAt, Premises, PremisesKind, TrainingRecord};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use std::path::Path;
+
+pub use migrations::SCHEMA_VERSION;
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("database schema version {found} is newer than this firefly ({supported}); upgrade firefly")]
+    TooNew { found: i64, supported: i64 },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+    /// Rows that cannot be stored because of what is (not) in the database, e.g. training
+    /// for unknown premises. Nothing was written.
+    #[error("{} row(s) refer to records that are not in the database", .0.len())]
+    Rows(Vec<RowError>),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Who did an import and how, for the imports log.
+#[derive(Debug, Clone)]
+pub struct ImportMeta {
+    pub files: Vec<String>,
+    pub format: String,
+    pub actor: String,
+    pub skipped: u64,
+    pub rejected: u64,
+    pub rows_read: u64,
+}
+
+/// The outcome of one stored import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub import_id: i64,
+    pub added: u64,
+    pub already_present: u64,
+}
+
+/// A handle on the database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)
+            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        Store::setup(conn)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Store> {
+        Store::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Store> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL: readers never block the writer; `synchronous=NORMAL` is durable against
+        // process crashes (the kill -9 case) and loses at most the last commit on power loss.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations::migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn begin_import(tx: &rusqlite::Transaction<'_>, kind: &str, meta: &ImportMeta) -> Result<i64> {
+        let files = serde_json::to_string(&meta.files).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "INSERT INTO imports (kind, files, format, actor, started_at, rows_read, added,
+                                  already_present, skipped, rejected)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?7, ?8)",
+            params![
+                kind,
+                files,
+                meta.format,
+                meta.actor,
+                Timestamp::now().to_string(),
+                meta.rows_read as i64,
+                meta.skipped as i64,
+                meta.rejected as i64
+            ],
+        )?;
+        Ok(tx.last_insert_rowid())
+    }
+
+    fn finish_import(tx: &rusqlite::Transaction<'_>, id: i64, added: u64, present: u64) -> Result<()> {
+        tx.execute(
+            "UPDATE imports SET added = ?2, already_present = ?3 WHERE id = ?1",
+            params![id, added as i64, present as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Stores incidents in one transaction. Rows whose `source_id` is already stored are
+    /// left as they are (re-importing a file adds nothing). `progress` is called with the
+    /// number of records processed so far.
+    pub fn import_incidents(
+        &mut self,
+        incidents: &[Incident],
+        meta: &ImportMeta,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Stored> {
+        let tx = self.conn.transaction()?;
+        let import_id = Store::begin_import(&tx, "incidents", meta)?;
+        let mut added = 0u64;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO incidents (source_id, source, occurred_utc, occurred_month, lon, lat,
+                                        category, category_raw, location, area_code, area_name, import_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (source_id) DO NOTHING",
+            )?;
+            for (n, i) in incidents.iter().enumerate() {
+                let (utc, month) = match i.occurred {
+                    OccurredAt::Exact(t) => (Some(t.to_string()), None),
+                    OccurredAt::Month(m) => (None, Some(m.to_string())),
+                };
+                added += insert.execute(params![
+                    i.source_id,
+                    i.source,
+                    utc,
+                    month,
+                    i.lon,
+                    i.lat,
+                    i.category.as_str(),
+                    i.category_raw,
+                    i.location,
+                    i.area_code,
+                    i.area_name,
+                    import_id
+                ])? as u64;
+                if n % 10_000 == 9_999 {
+                    progress(n as u64 + 1);
+                }
+            }
+        }
+        let present = incidents.len() as u64 - added;
+        Store::finish_import(&tx, import_id, added, present)?;
+        tx.commit()?;
+        progress(incidents.len() as u64);
+        Ok(Stored { import_id, added, already_present: present })
+    }
+
+    /// Stores premises in one transaction. Premises already stored (same `source_id`) are
+    /// updated with the newer details, keeping their database id and training history.
+    pub fn import_premises(&mut self, premises: &[Premises], meta: &ImportMeta) -> Result<Stored> {
+        let tx = self.conn.transaction()?;
+        let import_id = Store::begin_import(&tx, "premises", meta)?;
+        let mut added = 0u64;
+        {
+            let mut exists = tx.prepare_cached("SELECT 1 FROM premises WHERE source_id = ?1")?;
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO premises (source_id, name, address, postcode, kind, lon, lat,
+                                       licence_ref, closing, safe_space, district, import_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (source_id) DO UPDATE SET
+                    name = excluded.name, address = excluded.address,
+                    postcode = excluded.postcode, kind = excluded.kind, lon = excluded.lon,
+                    lat = excluded.lat, licence_ref = excluded.licence_ref,
+                    closing = excluded.closing, district = excluded.district",
+            )?;
+            for p in premises {
+                let new = exists.query_row([&p.source_id], |_| Ok(())).optional()?.is_none();
+                let closing = serde_json::to_string(&p.closing).unwrap_or_else(|_| "null".into());
+                upsert.execute(params![
+                    p.source_id,
+                    p.name,
+                    p.address,
+                    p.postcode,
+                    p.kind.as_str(),
+                    p.lon,
+                    p.lat,
+                    p.licence_ref,
+                    closing,
+                    p.safe_space,
+                    p.district,
+                    import_id
+                ])?;
+                added += new as u64;
+            }
+        }
+        let present = premises.len() as u64 - added;
+        Store::finish_import(&tx, import_id, added, present)?;
+        tx.commit()?;
+        Ok(Stored { import_id, added, already_present: present })
+    }
+
+    /// Stores training records in one transaction. Every record must name stored premises;
+    /// otherwise nothing is written and each unknown reference is returned as a row error
+    /// (`lines[i]` is the line of `records[i]`). Identical records are stored once.
+    pub fn import_training(
+        &mut self,
+        file: &str,
+        records: &[TrainingRecord],
+        lines: &[u64],
+        fictional: bool,
+        meta: &ImportMeta,
+    ) -> Result<Stored> {
+        let tx = self.conn.transaction()?;
+        let mut ids = Vec::with_capacity(records.len());
+        let mut unknown = Vec::new();
+        {
+            let mut find = tx.prepare_cached("SELECT id FROM premises WHERE source_id = ?1")?;
+            for (n, r) in records.iter().enumerate() {
+                match find.query_row([&r.premises_id], |row| row.get::<_, i64>(0)).optional()? {
+                    Some(id) => ids.push(id),
+                    None => unknown.push(RowError {
+                        file: file.to_string(),
+                        line: lines.get(n).copied().unwrap_or(0),
+                        field: "premises_id".into(),
+                        reason: format!("no premises with id {:?} (import premises first)", r.premises_id),
+                    }),
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(StoreError::Rows(unknown));
+        }
+        let import_id = Store::begin_import(&tx, "training", meta)?;
+        let mut added = 0u64;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO training_records (premises_id, date, course, staff_trained, trainer,
+                                               notes, fictional, import_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (premises_id, date, course, trainer) DO NOTHING",
+            )?;
+            for (r, premises_id) in records.iter().zip(ids) {
+                added += insert.execute(params![
+                    premises_id,
+                    r.date.to_string(),
+                    r.course,
+                    r.staff_trained,
+                    r.trainer,
+                    r.notes,
+                    fictional,
+                    import_id
+                ])? as u64;
+            }
+        }
+        let present = records.len() as u64 - added;
+        Store::finish_import(&tx, import_id, added, present)?;
+        tx.commit()?;
+        Ok(Stored { import_id, added, already_present: present })
+    }
+
+    /// Every stored incident, in import order.
+    pub fn incidents(&self) -> Result<Vec<Incident>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT source_id, source, occurred_utc, occurred_month, lon, lat, category,
+                    category_raw, location, area_code, area_name
+             FROM incidents ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let utc: Option<String> = row.get(2)?;
+            let occurred = match utc {
+                Some(t) => OccurredAt::Exact(parse_column(2, &t, |t| t.parse::<Timestamp>())?),
+                None => {
+                    let m: String = row.get(3)?;
+                    OccurredAt::Month(parse_column(3, &m, YearMonth::parse)?)
+                }
+            };
+            let category: String = row.get(6)?;
+            Ok(Incident {
+                source_id: row.get(0)?,
+                source: row.get(1)?,
+                occurred,
+                lon: row.get(4)?,
+                lat: row.get(5)?,
+                category: parse_column(6, &category, |c| c.parse::<Category>())?,
+                category_raw: row.get(7)?,
+                location: row.get(8)?,
+                area_code: row.get(9)?,
+                area_name: row.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every stored premises, by name.
+    pub fn premises(&self) -> Result<Vec<Premises>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT source_id, name, address, postcode, kind, lon, lat, licence_ref, closing,
+                    safe_space, district
+             FROM premises ORDER BY name, source_id",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let kind: String = row.get(4)?;
+            let closing: String = row.get(8)?;
+            Ok(Premises {
+                source_id: row.get(0)?,
+                name: row.get(1)?,
+                address: row.get(2)?,
+                postcode: row.get(3)?,
+                kind: PremisesKind::parse(&kind).unwrap_or(PremisesKind::Other),
+                lon: row.get(5)?,
+                lat: row.get(6)?,
+                licence_ref: row.get(7)?,
+                closing: serde_json::from_str(&closing).unwrap_or_default(),
+                safe_space: row.get(9)?,
+                district: row.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of rows in a table of this schema.
+    pub fn count(&self, table: Table) -> Result<u64> {
+        let n: i64 = self.conn.query_row(&format!("SELECT count(*) FROM {}", table.name()), [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Incidents per normalised category, largest first.
+    pub fn incidents_by_category(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT category, count(*) AS n FROM incidents GROUP BY category ORDER BY n DESC, category",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Training records with fictional flags, for summaries.
+    pub fn training_counts(&self) -> Result<(u64, u64)> {
+        Ok(self.conn.query_row(
+            "SELECT count(*), coalesce(sum(fictional), 0) FROM training_records",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )?)
+    }
+
+    /// Every training record, grouped by the premises' `source_id`.
+    pub fn training_by_premises(&self) -> Result<HashMap<String, Vec<TrainingRecord>>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.source_id, t.date, t.course, t.staff_trained, t.trainer, t.notes
+             FROM training_records t JOIN premises p ON p.id = t.premises_id
+             ORDER BY t.date",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let date: String = row.get(1)?;
+            Ok(TrainingRecord {
+                premises_id: row.get(0)?,
+                date: parse_column(1, &date, |d| d.parse::<jiff::civil::Date>())?,
+                course: row.get(2)?,
+                staff_trained: row.get(3)?,
+                trainer: row.get(4)?,
+                notes: row.get(5)?,
+            })
+        })?;
+        let mut out: HashMap<String, Vec<TrainingRecord>> = HashMap::new();
+        for r in rows {
+            let r = r?;
+            out.entry(r.premises_id.clone()).or_default().push(r);
+        }
+        Ok(out)
+    }
+
+    /// `PRAGMA integrity_check` passes.
+    pub fn integrity_ok(&self) -> Result<bool> {
+        let s: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(s == "ok")
+    }
+}
+
+/// Tables whose size a summary reports.
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    Incidents,
+    Premises,
+    Training,
+    Imports,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Incidents => "incidents",
+            Table::Premises => "premises",
+            Table::Training => "training_records",
+            Table::Imports => "imports",
+        }
+    }
+}
+
+/// Parses a text column, turning a failure into rusqlite's conversion error.
+fn parse_column<T, E>(index: usize, text: &str, parse: impl Fn(&str) -> std::result::Result<T, E>) -> rusqlite::Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    parse(text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+}
