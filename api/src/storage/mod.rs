@@ -411,3 +411,110 @@ where
 {
     parse(text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use planner::time::YearMonth;
+
+    fn incident(id: &str, occurred: OccurredAt) -> Incident {
+        Incident {
+            source_id: id.into(),
+            source: "test".into(),
+            occurred,
+            lon: -0.416,
+            lat: 51.879,
+            category_raw: "Public order".into(),
+            category: Category::PublicOrder,
+            location: Some("On or near Park Street".into()),
+            area_code: None,
+            area_name: Some("Luton 010A".into()),
+        }
+    }
+
+    fn meta() -> ImportMeta {
+        ImportMeta { files: vec!["t".into()], format: "test".into(), actor: "test".into(), skipped: 0, rejected: 0, rows_read: 2 }
+    }
+
+    #[test]
+    fn incidents_round_trip_and_reimport_adds_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        let rows = vec![
+            incident("a", OccurredAt::Exact("2024-10-27T00:30:00Z".parse().unwrap())),
+            incident("b", OccurredAt::Month(YearMonth { year: 2023, month: 5 })),
+        ];
+        let first = store.import_incidents(&rows, &meta(), |_| {}).unwrap();
+        assert_eq!((first.added, first.already_present), (2, 0));
+        assert_eq!(store.incidents().unwrap(), rows);
+        let again = store.import_incidents(&rows, &meta(), |_| {}).unwrap();
+        assert_eq!((again.added, again.already_present), (0, 2));
+        assert_eq!(store.count(Table::Incidents).unwrap(), 2);
+        assert_eq!(store.count(Table::Imports).unwrap(), 2);
+        assert!(store.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn the_schema_rejects_impossible_rows() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut bad = incident("x", OccurredAt::Month(YearMonth { year: 2023, month: 5 }));
+        bad.lat = 95.0;
+        // The CHECK constraint fails the whole transaction: nothing lands, not even the
+        // good row before it, nor the imports log entry.
+        let rows = vec![incident("ok", OccurredAt::Month(YearMonth { year: 2023, month: 5 })), bad];
+        assert!(store.import_incidents(&rows, &meta(), |_| {}).is_err());
+        assert_eq!(store.count(Table::Incidents).unwrap(), 0);
+        assert_eq!(store.count(Table::Imports).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        drop(conn);
+        assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
+    }
+
+    #[test]
+    fn training_needs_known_premises_and_is_stored_once() {
+        let mut store = Store::open_in_memory().unwrap();
+        let pub_ = Premises {
+            source_id: "osm:node/1".into(),
+            name: "The Bell".into(),
+            address: None,
+            postcode: None,
+            kind: PremisesKind::Pub,
+            lon: -0.41,
+            lat: 51.88,
+            licence_ref: None,
+            closing: Default::default(),
+            safe_space: false,
+            district: Some("Luton".into()),
+        };
+        store.import_premises(std::slice::from_ref(&pub_), &meta()).unwrap();
+        let again = store.import_premises(&[pub_], &meta()).unwrap();
+        assert_eq!((again.added, again.already_present), (0, 1));
+        let record = |id: &str| TrainingRecord {
+            premises_id: id.into(),
+            date: jiff::civil::date(2025, 1, 10),
+            course: "Ask for Angela".into(),
+            staff_trained: 3,
+            trainer: "PC 1".into(),
+            notes: None,
+        };
+        let err = store
+            .import_training("t.csv", &[record("osm:node/1"), record("osm:node/2")], &[2, 3], false, &meta())
+            .unwrap_err();
+        match err {
+            StoreError::Rows(rows) => assert_eq!((rows.len(), rows[0].line), (1, 3)),
+            other => panic!("{other}"),
+        }
+        assert_eq!(store.count(Table::Training).unwrap(), 0);
+        store.import_training("t.csv", &[record("osm:node/1")], &[2], true, &meta()).unwrap();
+        store.import_training("t.csv", &[record("osm:node/1")], &[2], true, &meta()).unwrap();
+        assert_eq!(store.training_counts().unwrap(), (1, 1));
+        assert_eq!(store.training_by_premises().unwrap()["osm:node/1"].len(), 1);
+    }
+}

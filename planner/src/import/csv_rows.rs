@@ -11,7 +11,7 @@ use std::rc::Rc;
 /// A CSV file with a header, read row by row.
 pub struct CsvRows<R: Read> {
     file: Rc<str>,
-    reader: csv::Reader<R>,
+    reader: csv::Reader<CrlfToLf<R>>,
     columns: Rc<HashMap<String, usize>>,
     headers: Vec<String>,
     done: bool,
@@ -32,7 +32,7 @@ impl<R: Read> CsvRows<R> {
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(true)
-            .from_reader(input);
+            .from_reader(CrlfToLf::new(input));
         let header = reader.byte_headers().map_err(|e| RowError {
             file: file.to_string(),
             line: 1,
@@ -160,5 +160,100 @@ impl Row {
             field: field.to_string(),
             reason: reason.into(),
         }
+    }
+}
+
+/// Turns CRLF line endings into LF before the CSV parser sees them: the csv crate reports
+/// the previous line's number for every record of a CRLF file (BurntSushi/rust-csv#395),
+/// and councils publish CRLF files. A `\r` inside a quoted field before `\n` goes too.
+struct CrlfToLf<R> {
+    inner: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl<R: Read> CrlfToLf<R> {
+    fn new(inner: R) -> Self {
+        CrlfToLf { inner, buf: vec![0; 64 * 1024], start: 0, end: 0, eof: false }
+    }
+}
+
+impl<R: Read> Read for CrlfToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            // Keep a trailing '\r' back until we know whether '\n' follows.
+            let pending = self.end - self.start;
+            let need_more = pending == 0 || (pending == 1 && self.buf[self.start] == b'\r' && !self.eof);
+            if need_more && !self.eof {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end = pending;
+                self.start = 0;
+                let n = self.inner.read(&mut self.buf[self.end..])?;
+                if n == 0 {
+                    self.eof = true;
+                }
+                self.end += n;
+                continue;
+            }
+            let mut written = 0;
+            while written < out.len() && self.start < self.end {
+                let b = self.buf[self.start];
+                if b == b'\r' {
+                    if self.start + 1 < self.end {
+                        if self.buf[self.start + 1] == b'\n' {
+                            self.start += 1;
+                            continue;
+                        }
+                    } else if !self.eof {
+                        break;
+                    }
+                }
+                out[written] = b;
+                written += 1;
+                self.start += 1;
+            }
+            if written > 0 || self.eof {
+                return Ok(written);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn through(input: &[u8], chunk: usize) -> Vec<u8> {
+        // A reader that hands out `chunk` bytes at a time, to split "\r\n" across reads.
+        struct Chunked<'a>(&'a [u8], usize);
+        impl Read for Chunked<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(out.len()).min(self.0.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        CrlfToLf::new(Chunked(input, chunk)).read_to_end(&mut out).unwrap_or_default();
+        out
+    }
+
+    #[test]
+    fn crlf_becomes_lf_across_read_boundaries() {
+        let input = b"a,b\r\n1,2\r\nx\ry\r\n\r";
+        for chunk in 1..8 {
+            assert_eq!(through(input, chunk), b"a,b\n1,2\nx\ry\n\r", "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn crlf_files_report_true_line_numbers() {
+        let rows: Vec<u64> = CsvRows::new("f", &b"h1,h2\r\na,b\r\nc,d\r\n"[..], b',')
+            .map(|r| r.into_iter().map(|row| row.map(|row| row.line).unwrap_or(0)).collect())
+            .unwrap_or_default();
+        assert_eq!(rows, [2, 3]);
     }
 }

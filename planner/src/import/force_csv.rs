@@ -37,7 +37,7 @@ pub fn read(file: &str, input: impl Read, tz: &TimeZone) -> Import<Incident> {
     let lon_col = ["lon", "longitude", "lng"].into_iter().find(|c| rows.has_column(c));
     let coords = match (lat_col, lon_col) {
         (Some(lat), Some(lon)) => Coords::LonLat { lon, lat },
-        _ if rows.has_column("easting") && rows.has_column("northing") => Coords::Bng(Crs::bng()),
+        _ if rows.has_column("easting") && rows.has_column("northing") => Coords::Bng(Box::new(Crs::bng())),
         _ => {
             out.errors.push(RowError {
                 file: file.to_string(),
@@ -82,7 +82,7 @@ pub fn read(file: &str, input: impl Read, tz: &TimeZone) -> Import<Incident> {
 
 enum Coords {
     LonLat { lon: &'static str, lat: &'static str },
-    Bng(Crs),
+    Bng(Box<Crs>),
 }
 
 fn parse_row(row: &Row, coords: &Coords, tz: &TimeZone) -> Result<Incident, RowError> {

@@ -1,0 +1,179 @@
+//! End-to-end tests of the `firefly` binary: exit codes, error lines, and the
+//! all-or-nothing and idempotency rules, against real SQLite files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+fn firefly(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_firefly"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("FIREFLY_CONFIG")
+        .env_remove("FIREFLY_TZ")
+        .output()
+        .expect("run firefly")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn count(db: &Path, table: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+}
+
+const POLICE_UK_HEADER: &str = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n";
+
+#[test]
+fn police_uk_month_imports_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let file = repo("data/police-uk/bedfordshire/street/2023-05-bedfordshire-street.csv");
+    let out = firefly(&db, &["import", "incidents", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("5,354 rows read"), "{stdout}");
+    let first = count(&db, "incidents");
+    // 5,354 rows minus the month's rows without a location (counted with Python's csv).
+    assert_eq!(first, 5_354 - 284);
+    let out = firefly(&db, &["import", "incidents", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("0 new"), "{}", text(&out.stdout));
+    assert_eq!(count(&db, "incidents"), first);
+}
+
+/// Writes a police.uk file of `rows` valid rows with an invalid latitude at `bad_line`.
+fn file_with_bad_row(path: &Path, rows: usize, bad_line: usize) {
+    let mut s = String::from(POLICE_UK_HEADER);
+    for n in 2..rows + 2 {
+        let lat = if n == bad_line { "95.1".to_string() } else { format!("51.{:04}", n % 10_000) };
+        s.push_str(&format!("id{n},2023-05,B,B,-0.41,{lat},On or near X,,,Public order,,\n"));
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+#[test]
+fn a_bad_row_at_line_40000_leaves_the_database_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let good = repo("data/police-uk/bedfordshire/street/2023-06-bedfordshire-street.csv");
+    assert!(firefly(&db, &["import", "incidents", good.to_str().unwrap()]).status.success());
+    let before = (count(&db, "incidents"), count(&db, "imports"));
+
+    let bad = dir.path().join("bad.csv");
+    file_with_bad_row(&bad, 45_000, 40_000);
+    let out = firefly(&db, &["import", "incidents", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let expected = format!("{}:40000: Latitude: latitude 95.1 out of range -90..90", bad.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("no incidents were imported"), "{stderr}");
+    assert_eq!((count(&db, "incidents"), count(&db, "imports")), before);
+
+    // With --skip-invalid the other 44,999 rows land and the bad one is reported.
+    let out = firefly(&db, &["import", "incidents", "--skip-invalid", bad.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(":40000: Latitude:"));
+    assert_eq!(count(&db, "incidents"), before.0 + 44_999);
+    assert!(text(&out.stdout).contains("1 rejected"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn several_files_are_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let good = repo("data/police-uk/bedfordshire/street/2023-07-bedfordshire-street.csv");
+    let bad = dir.path().join("bad.csv");
+    file_with_bad_row(&bad, 10, 5);
+    let out = firefly(&db, &["import", "incidents", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!db.exists(), "the good file must not land alone: nothing is written, not even the database");
+}
+
+#[test]
+fn force_csv_ambiguous_time_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let csv = dir.path().join("force.csv");
+    std::fs::write(
+        &csv,
+        "id,occurred_at,lat,lon,category\nA,2024-10-27 01:30,51.88,-0.41,violence\nB,2024-10-27T01:30:00+00:00,51.88,-0.41,violence\n",
+    )
+    .unwrap();
+    let out = firefly(&db, &["import", "incidents", "--format", "csv", csv.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("force.csv:2: occurred_at:") && stderr.contains("ambiguous"), "{stderr}");
+}
+
+#[test]
+fn us_data_is_detected_and_gz_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let file = repo("data/us/houston_crime_2010-01_to_2010-08.csv.gz");
+    let out = firefly(&db, &["--tz", "America/Chicago", "import", "incidents", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // 86,314 rows, 5 without coordinates (SOURCES.md).
+    assert_eq!(count(&db, "incidents"), 86_314 - 5);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let format: String = conn.query_row("SELECT format FROM imports", [], |r| r.get(0)).unwrap();
+    assert_eq!(format, "houston");
+}
+
+#[test]
+fn training_for_unknown_premises_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let pubs = repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson");
+    assert!(firefly(&db, &["import", "premises", pubs.to_str().unwrap()]).status.success());
+    assert_eq!(count(&db, "premises"), 235);
+    let training = dir.path().join("t.csv");
+    std::fs::write(
+        &training,
+        "premises_id,date,course,staff_trained,trainer,notes\n\
+         osm:node/21992993,2025-01-10,Ask for Angela,4,PC 1,\n\
+         osm:node/1,2025-01-10,Ask for Angela,4,PC 1,\n",
+    )
+    .unwrap();
+    let out = firefly(&db, &["import", "training", training.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("t.csv:3: premises_id:"), "{stderr}");
+    assert_eq!(count(&db, "training_records"), 0);
+}
+
+#[test]
+fn other_failures_exit_1_and_bad_settings_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("no/such/dir/f.db");
+    let file = repo("data/police-uk/bedfordshire/street/2023-05-bedfordshire-street.csv");
+    let out = firefly(&db, &["import", "incidents", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = firefly(&dir.path().join("f.db"), &["--tz", "Nowhere/Land", "summary"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("Nowhere/Land"));
+    let out = firefly(&dir.path().join("f.db"), &["import", "incidents", "/no/such/file.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn demo_loads_and_summarises() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let out = firefly(&db, &["demo"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for expected in ["58,976 new", "Luton", "21,919", "Licensed premises: 235", "FICTIONAL"] {
+        assert!(stdout.contains(expected), "missing {expected:?} in\n{stdout}");
+    }
+    // Running it again adds nothing.
+    let again = firefly(&db, &["demo"]);
+    assert!(text(&again.stdout).contains("0 new, 58,976 already present"), "{}", text(&again.stdout));
+    assert_eq!(count(&db, "incidents"), 58_976);
+}
