@@ -199,20 +199,36 @@ impl<R: Read> Read for CrlfToLf<R> {
             }
             let mut written = 0;
             while written < out.len() && self.start < self.end {
-                let b = self.buf[self.start];
-                if b == b'\r' {
-                    if self.start + 1 < self.end {
-                        if self.buf[self.start + 1] == b'\n' {
-                            self.start += 1;
-                            continue;
+                let window = &self.buf[self.start..self.end];
+                // Copy the run up to the next '\r' in one go.
+                let run = window.iter().position(|&b| b == b'\r').unwrap_or(window.len());
+                let n = run.min(out.len() - written);
+                out[written..written + n].copy_from_slice(&window[..n]);
+                written += n;
+                self.start += n;
+                if n < run || self.start == self.end {
+                    break;
+                }
+                // At a '\r': drop it before '\n', keep it otherwise; wait if it ends the buffer.
+                if self.start + 1 < self.end {
+                    if self.buf[self.start + 1] != b'\n' {
+                        if written == out.len() {
+                            break;
                         }
-                    } else if !self.eof {
+                        out[written] = b'\r';
+                        written += 1;
+                    }
+                    self.start += 1;
+                } else if self.eof {
+                    if written == out.len() {
                         break;
                     }
+                    out[written] = b'\r';
+                    written += 1;
+                    self.start += 1;
+                } else {
+                    break;
                 }
-                out[written] = b;
-                written += 1;
-                self.start += 1;
             }
             if written > 0 || self.eof {
                 return Ok(written);
@@ -246,6 +262,14 @@ mod tests {
         let input = b"a,b\r\n1,2\r\nx\ry\r\n\r";
         for chunk in 1..8 {
             assert_eq!(through(input, chunk), b"a,b\n1,2\nx\ry\n\r", "chunk {chunk}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn crlf_adapter_equals_replace(bytes in proptest::collection::vec(proptest::sample::select(vec![b'a', b'\r', b'\n', b',']), 0..200), chunk in 1usize..9) {
+            let expected = String::from_utf8(bytes.clone()).unwrap_or_default().replace("\r\n", "\n");
+            proptest::prop_assert_eq!(through(&bytes, chunk), expected.into_bytes());
         }
     }
 

@@ -31,8 +31,8 @@ CREATE TABLE incidents (
     import_id      INTEGER NOT NULL REFERENCES imports(id),
     CHECK ((occurred_utc IS NULL) <> (occurred_month IS NULL))
 );
-CREATE INDEX incidents_category ON incidents(category);
-CREATE INDEX incidents_occurred ON incidents(occurred_utc);
+-- No secondary indexes: scoring reads all incidents into memory, and every index slows
+-- the bulk imports that matter more.
 
 CREATE TABLE premises (
     id          INTEGER PRIMARY KEY,
