@@ -69,10 +69,15 @@ impl Config {
             }
             None => FileConfig::default(),
         };
-        let tz_name = overrides.tz.or(file.tz).unwrap_or_else(|| "Europe/London".to_string());
+        let tz_name = overrides
+            .tz
+            .or(file.tz)
+            .unwrap_or_else(|| "Europe/London".to_string());
         let tz = match TimeZone::get(&tz_name) {
             Ok(tz) => tz,
-            Err(_) => bail!("time zone {tz_name:?} is not an IANA zone name (e.g. Europe/London, America/Chicago)"),
+            Err(_) => bail!(
+                "time zone {tz_name:?} is not an IANA zone name (e.g. Europe/London, America/Chicago)"
+            ),
         };
         let boundary = overrides.boundary.or(file.boundary);
         if let Some(b) = &boundary
@@ -81,7 +86,10 @@ impl Config {
             bail!("boundary file {} does not exist", b.display());
         }
         Ok(Config {
-            db: overrides.db.or(file.db).unwrap_or_else(|| PathBuf::from("firefly.db")),
+            db: overrides
+                .db
+                .or(file.db)
+                .unwrap_or_else(|| PathBuf::from("firefly.db")),
             tz_name,
             tz,
             crs: overrides.crs.or(file.crs).unwrap_or(CrsChoice::Auto),
@@ -98,20 +106,45 @@ mod tests {
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("firefly.toml");
-        std::fs::write(&path, "db = \"x.db\"\ntz = \"America/Chicago\"\ncrs = \"utm\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "db = \"x.db\"\ntz = \"America/Chicago\"\ncrs = \"utm\"\n",
+        )
+        .unwrap();
         let c = Config::load(Some(&path), Overrides::default()).unwrap();
         assert_eq!(c.db, dir.path().join("x.db"));
         assert_eq!(c.tz_name, "America/Chicago");
         assert_eq!(c.crs, CrsChoice::Utm);
-        let c = Config::load(Some(&path), Overrides { tz: Some("Europe/London".into()), ..Default::default() }).unwrap();
+        let c = Config::load(
+            Some(&path),
+            Overrides {
+                tz: Some("Europe/London".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(c.tz_name, "Europe/London");
         let c = Config::load(None, Overrides::default()).unwrap();
-        assert_eq!((c.db, c.tz_name, c.crs), (PathBuf::from("firefly.db"), "Europe/London".into(), CrsChoice::Auto));
+        assert_eq!(
+            (c.db, c.tz_name, c.crs),
+            (
+                PathBuf::from("firefly.db"),
+                "Europe/London".into(),
+                CrsChoice::Auto
+            )
+        );
     }
 
     #[test]
     fn bad_settings_are_named() {
-        let e = Config::load(None, Overrides { tz: Some("Mars/Olympus".into()), ..Default::default() }).unwrap_err();
+        let e = Config::load(
+            None,
+            Overrides {
+                tz: Some("Mars/Olympus".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("Mars/Olympus"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");

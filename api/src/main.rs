@@ -58,7 +58,12 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let overrides = Overrides { db: cli.db, tz: cli.tz, crs: cli.crs, boundary: cli.boundary };
+    let overrides = Overrides {
+        db: cli.db,
+        tz: cli.tz,
+        crs: cli.crs,
+        boundary: cli.boundary,
+    };
     let result = Config::load(cli.config.as_deref(), overrides)
         .map_err(Failure::Invalid)
         .and_then(|config| match cli.command {

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `firefly` binary: exit codes, error lines, and the
 //! all-or-nothing and idempotency rules, against real SQLite files.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -25,7 +27,8 @@ fn text(b: &[u8]) -> String {
 
 fn count(db: &Path, table: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
 }
 
 const POLICE_UK_HEADER: &str = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n";
@@ -52,8 +55,14 @@ fn police_uk_month_imports_once() {
 fn file_with_bad_row(path: &Path, rows: usize, bad_line: usize) {
     let mut s = String::from(POLICE_UK_HEADER);
     for n in 2..rows + 2 {
-        let lat = if n == bad_line { "95.1".to_string() } else { format!("51.{:04}", n % 10_000) };
-        s.push_str(&format!("id{n},2023-05,B,B,-0.41,{lat},On or near X,,,Public order,,\n"));
+        let lat = if n == bad_line {
+            "95.1".to_string()
+        } else {
+            format!("51.{:04}", n % 10_000)
+        };
+        s.push_str(&format!(
+            "id{n},2023-05,B,B,-0.41,{lat},On or near X,,,Public order,,\n"
+        ));
     }
     std::fs::write(path, s).unwrap();
 }
@@ -63,7 +72,11 @@ fn a_bad_row_at_line_40000_leaves_the_database_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("f.db");
     let good = repo("data/police-uk/bedfordshire/street/2023-06-bedfordshire-street.csv");
-    assert!(firefly(&db, &["import", "incidents", good.to_str().unwrap()]).status.success());
+    assert!(
+        firefly(&db, &["import", "incidents", good.to_str().unwrap()])
+            .status
+            .success()
+    );
     let before = (count(&db, "incidents"), count(&db, "imports"));
 
     let bad = dir.path().join("bad.csv");
@@ -71,17 +84,32 @@ fn a_bad_row_at_line_40000_leaves_the_database_unchanged() {
     let out = firefly(&db, &["import", "incidents", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
-    let expected = format!("{}:40000: Latitude: latitude 95.1 out of range -90..90", bad.display());
+    let expected = format!(
+        "{}:40000: Latitude: latitude 95.1 out of range -90..90",
+        bad.display()
+    );
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(stderr.contains("no incidents were imported"), "{stderr}");
     assert_eq!((count(&db, "incidents"), count(&db, "imports")), before);
 
     // With --skip-invalid the other 44,999 rows land and the bad one is reported.
-    let out = firefly(&db, &["import", "incidents", "--skip-invalid", bad.to_str().unwrap()]);
+    let out = firefly(
+        &db,
+        &[
+            "import",
+            "incidents",
+            "--skip-invalid",
+            bad.to_str().unwrap(),
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains(":40000: Latitude:"));
     assert_eq!(count(&db, "incidents"), before.0 + 44_999);
-    assert!(text(&out.stdout).contains("1 rejected"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("1 rejected"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -91,9 +119,20 @@ fn several_files_are_one_transaction() {
     let good = repo("data/police-uk/bedfordshire/street/2023-07-bedfordshire-street.csv");
     let bad = dir.path().join("bad.csv");
     file_with_bad_row(&bad, 10, 5);
-    let out = firefly(&db, &["import", "incidents", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    let out = firefly(
+        &db,
+        &[
+            "import",
+            "incidents",
+            good.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(!db.exists(), "the good file must not land alone: nothing is written, not even the database");
+    assert!(
+        !db.exists(),
+        "the good file must not land alone: nothing is written, not even the database"
+    );
 }
 
 #[test]
@@ -106,10 +145,22 @@ fn force_csv_ambiguous_time_is_named() {
         "id,occurred_at,lat,lon,category\nA,2024-10-27 01:30,51.88,-0.41,violence\nB,2024-10-27T01:30:00+00:00,51.88,-0.41,violence\n",
     )
     .unwrap();
-    let out = firefly(&db, &["import", "incidents", "--format", "csv", csv.to_str().unwrap()]);
+    let out = firefly(
+        &db,
+        &[
+            "import",
+            "incidents",
+            "--format",
+            "csv",
+            csv.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("force.csv:2: occurred_at:") && stderr.contains("ambiguous"), "{stderr}");
+    assert!(
+        stderr.contains("force.csv:2: occurred_at:") && stderr.contains("ambiguous"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -117,12 +168,23 @@ fn us_data_is_detected_and_gz_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("f.db");
     let file = repo("data/us/houston_crime_2010-01_to_2010-08.csv.gz");
-    let out = firefly(&db, &["--tz", "America/Chicago", "import", "incidents", file.to_str().unwrap()]);
+    let out = firefly(
+        &db,
+        &[
+            "--tz",
+            "America/Chicago",
+            "import",
+            "incidents",
+            file.to_str().unwrap(),
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     // 86,314 rows, 5 without coordinates (SOURCES.md).
     assert_eq!(count(&db, "incidents"), 86_314 - 5);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let format: String = conn.query_row("SELECT format FROM imports", [], |r| r.get(0)).unwrap();
+    let format: String = conn
+        .query_row("SELECT format FROM imports", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(format, "houston");
 }
 
@@ -131,7 +193,11 @@ fn training_for_unknown_premises_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("f.db");
     let pubs = repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson");
-    assert!(firefly(&db, &["import", "premises", pubs.to_str().unwrap()]).status.success());
+    assert!(
+        firefly(&db, &["import", "premises", pubs.to_str().unwrap()])
+            .status
+            .success()
+    );
     assert_eq!(count(&db, "premises"), 235);
     let training = dir.path().join("t.csv");
     std::fs::write(
@@ -155,10 +221,16 @@ fn other_failures_exit_1_and_bad_settings_exit_2() {
     let file = repo("data/police-uk/bedfordshire/street/2023-05-bedfordshire-street.csv");
     let out = firefly(&db, &["import", "incidents", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let out = firefly(&dir.path().join("f.db"), &["--tz", "Nowhere/Land", "summary"]);
+    let out = firefly(
+        &dir.path().join("f.db"),
+        &["--tz", "Nowhere/Land", "summary"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("Nowhere/Land"));
-    let out = firefly(&dir.path().join("f.db"), &["import", "incidents", "/no/such/file.csv"]);
+    let out = firefly(
+        &dir.path().join("f.db"),
+        &["import", "incidents", "/no/such/file.csv"],
+    );
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -169,11 +241,83 @@ fn demo_loads_and_summarises() {
     let out = firefly(&db, &["demo"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    for expected in ["58,976 new", "Luton", "21,919", "Licensed premises: 235", "FICTIONAL"] {
-        assert!(stdout.contains(expected), "missing {expected:?} in\n{stdout}");
+    for expected in [
+        "58,976 new",
+        "Luton",
+        "21,919",
+        "Licensed premises: 235",
+        "FICTIONAL",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in\n{stdout}"
+        );
     }
     // Running it again adds nothing.
     let again = firefly(&db, &["demo"]);
-    assert!(text(&again.stdout).contains("0 new, 58,976 already present"), "{}", text(&again.stdout));
+    assert!(
+        text(&again.stdout).contains("0 new, 58,976 already present"),
+        "{}",
+        text(&again.stdout)
+    );
     assert_eq!(count(&db, "incidents"), 58_976);
+}
+
+#[test]
+fn a_killed_import_leaves_the_database_whole() {
+    // SIGKILL the import at several moments: before, during and after storing. Each time
+    // the database must pass integrity_check and hold all of the import or none of it.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    let rows = 60_000;
+    let mut s = String::from(POLICE_UK_HEADER);
+    for n in 0..rows {
+        s.push_str(&format!(
+            "k{n},2023-05,B,B,-0.41,51.{:04},On or near X,,,Public order,,\n",
+            n % 10_000
+        ));
+    }
+    std::fs::write(&big, s).unwrap();
+    let db = dir.path().join("f.db");
+    let seed = repo("data/police-uk/bedfordshire/street/2023-08-bedfordshire-street.csv");
+    assert!(
+        firefly(&db, &["import", "incidents", seed.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let base = count(&db, "incidents");
+    for delay_ms in [50u64, 300, 800, 1500, 3000] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_firefly"))
+            .arg("--db")
+            .arg(&db)
+            .args(["import", "incidents", big.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().ok(); // SIGKILL on Unix
+        child.wait().unwrap();
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok", "after a kill at {delay_ms} ms");
+        let n = count(&db, "incidents");
+        assert!(
+            n == base || n == base + rows as i64,
+            "partial import after a kill at {delay_ms} ms: {n}"
+        );
+        let imports: i64 = conn
+            .query_row("SELECT count(*) FROM imports", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            imports,
+            if n == base { 1 } else { 2 },
+            "the imports log agrees with the data"
+        );
+        if n != base {
+            break; // the import completed; later kills would test nothing new
+        }
+    }
 }

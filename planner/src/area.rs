@@ -35,26 +35,43 @@ pub struct Areas {
 impl Areas {
     /// Reads Polygon/MultiPolygon features; the name comes from the first of `name_keys`
     /// present in the properties (e.g. `lad20nm`, `LAD22NM`, `name`).
-    pub fn from_geojson(text: &str, name_keys: &[&str], code_keys: &[&str]) -> Result<Areas, AreaError> {
-        let gj: GeoJson = text.parse().map_err(|e: geojson::Error| AreaError::Json(e.to_string()))?;
+    pub fn from_geojson(
+        text: &str,
+        name_keys: &[&str],
+        code_keys: &[&str],
+    ) -> Result<Areas, AreaError> {
+        let gj: GeoJson = text
+            .parse()
+            .map_err(|e: geojson::Error| AreaError::Json(e.to_string()))?;
         let features = match gj {
             GeoJson::FeatureCollection(fc) => fc.features,
             GeoJson::Feature(f) => vec![f],
-            GeoJson::Geometry(g) => vec![geojson::Feature { geometry: Some(g), ..Default::default() }],
+            GeoJson::Geometry(g) => vec![geojson::Feature {
+                geometry: Some(g),
+                ..Default::default()
+            }],
         };
         let mut areas = Vec::new();
         for (index, f) in features.into_iter().enumerate() {
             let prop = |keys: &[&str]| {
-                keys.iter().find_map(|k| f.property(k).and_then(|v| v.as_str()).map(str::to_string))
+                keys.iter()
+                    .find_map(|k| f.property(k).and_then(|v| v.as_str()).map(str::to_string))
             };
             let name = prop(name_keys).unwrap_or_else(|| format!("area {}", index + 1));
             let code = prop(code_keys);
             let Some(geometry) = f.geometry.clone() else {
-                return Err(AreaError::Feature { index, reason: "no geometry".into() });
+                return Err(AreaError::Feature {
+                    index,
+                    reason: "no geometry".into(),
+                });
             };
-            let geom: geo::Geometry<f64> = geometry
-                .try_into()
-                .map_err(|e: geojson::Error| AreaError::Feature { index, reason: e.to_string() })?;
+            let geom: geo::Geometry<f64> =
+                geometry
+                    .try_into()
+                    .map_err(|e: geojson::Error| AreaError::Feature {
+                        index,
+                        reason: e.to_string(),
+                    })?;
             let shape = match geom {
                 geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
                 geo::Geometry::MultiPolygon(m) => m,
@@ -81,7 +98,12 @@ impl Areas {
 
     /// All areas as one multipolygon (the force boundary).
     pub fn union_shape(&self) -> MultiPolygon<f64> {
-        MultiPolygon(self.areas.iter().flat_map(|a| a.shape.0.iter().cloned()).collect())
+        MultiPolygon(
+            self.areas
+                .iter()
+                .flat_map(|a| a.shape.0.iter().cloned())
+                .collect(),
+        )
     }
 
     /// The shape of all areas in the metric CRS (for study areas and grids).
@@ -97,7 +119,11 @@ impl Areas {
             .0
             .iter()
             .map(|p| {
-                let interiors = p.interiors().iter().map(ring).collect::<Result<Vec<_>, _>>()?;
+                let interiors = p
+                    .interiors()
+                    .iter()
+                    .map(ring)
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(Polygon::new(ring(p.exterior())?, interiors))
             })
             .collect::<Result<Vec<_>, CrsError>>()?;
@@ -135,7 +161,13 @@ mod tests {
     #[test]
     fn rejects_non_polygons() {
         let pt = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[0,1]}}]}"#;
-        assert!(matches!(Areas::from_geojson(pt, &["name"], &[]), Err(AreaError::Feature { index: 0, .. })));
-        assert!(matches!(Areas::from_geojson("{", &["name"], &[]), Err(AreaError::Json(_))));
+        assert!(matches!(
+            Areas::from_geojson(pt, &["name"], &[]),
+            Err(AreaError::Feature { index: 0, .. })
+        ));
+        assert!(matches!(
+            Areas::from_geojson("{", &["name"], &[]),
+            Err(AreaError::Json(_))
+        ));
     }
 }

@@ -3,6 +3,8 @@
 //! Expected counts are the files' own (SOURCES.md, re-counted with Python's csv module:
 //! rows, and rows with both Longitude and Latitude empty), not numbers read off this code.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use planner::import::{police_uk, us_open_data};
 use planner::{Category, OccurredAt};
 use std::collections::HashSet;
@@ -16,10 +18,15 @@ fn data(path: &str) -> PathBuf {
 fn police_uk_twelve_bedfordshire_months() {
     // (file month, rows, rows without location)
     let dir = data("police-uk/bedfordshire/street");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert_eq!(files.len(), 12);
-    let expected_rows = [5354, 5387, 5327, 5282, 5284, 5255, 4826, 4529, 4903, 4763, 5272, 5343];
+    let expected_rows = [
+        5354, 5387, 5327, 5282, 5284, 5255, 4826, 4529, 4903, 4763, 5272, 5343,
+    ];
     let (mut rows, mut records, mut skipped) = (0, 0, 0);
     let mut ids = HashSet::new();
     let mut by_category = std::collections::BTreeMap::new();
@@ -27,16 +34,28 @@ fn police_uk_twelve_bedfordshire_months() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let bytes = std::fs::read(path).unwrap();
         let r = police_uk::read(&name, &bytes[..]);
-        assert!(r.is_clean(), "{name}: {:?}", &r.errors[..r.errors.len().min(3)]);
+        assert!(
+            r.is_clean(),
+            "{name}: {:?}",
+            &r.errors[..r.errors.len().min(3)]
+        );
         assert_eq!(r.rows, expected, "{name}");
-        assert_eq!(r.rows, r.records.len() as u64 + r.skipped_total(), "{name}: every row accounted for");
+        assert_eq!(
+            r.rows,
+            r.records.len() as u64 + r.skipped_total(),
+            "{name}: every row accounted for"
+        );
         rows += r.rows;
         records += r.records.len();
         skipped += r.skipped_total();
         for i in &r.records {
             assert!(matches!(i.occurred, OccurredAt::Month(_)));
             *by_category.entry(i.category).or_insert(0) += 1;
-            assert!(ids.insert(i.source_id.clone()), "duplicate id {}", i.source_id);
+            assert!(
+                ids.insert(i.source_id.clone()),
+                "duplicate id {}",
+                i.source_id
+            );
         }
     }
     assert_eq!(rows, 61_525);
@@ -115,6 +134,14 @@ fn houston_january() {
     assert_eq!(r.records.len() as u64 + r.skipped_total(), 10_211);
     let ids: HashSet<_> = r.records.iter().map(|i| &i.source_id).collect();
     assert_eq!(ids.len(), r.records.len());
-    let bars = r.records.iter().filter(|i| i.location.as_deref().is_some_and(|l| l.starts_with("bar / night club"))).count();
+    let bars = r
+        .records
+        .iter()
+        .filter(|i| {
+            i.location
+                .as_deref()
+                .is_some_and(|l| l.starts_with("bar / night club"))
+        })
+        .count();
     assert!(bars > 100, "{bars}");
 }

@@ -75,7 +75,11 @@ fn import_files(files: &[(String, Vec<u8>)], db: &Path) -> anyhow::Result<Timing
         rows_read: rows,
     };
     store.import_incidents(&records, &meta, |_| {})?;
-    Ok(Timing { rows, parse_s, store_s: t.elapsed().as_secs_f64() })
+    Ok(Timing {
+        rows,
+        parse_s,
+        store_s: t.elapsed().as_secs_f64(),
+    })
 }
 
 /// Times `sqlite3 DB ".import --csv FILE tN"` for every file in one process.
@@ -119,7 +123,9 @@ fn print_comparison(label: &str, ours: &Timing, sqlite: Option<f64>) {
             thousands((ours.rows as f64 / s) as u64),
             100.0 * s / total
         ),
-        None => println!("  sqlite3 not found on PATH: install it (apt-get install sqlite3) for the comparison"),
+        None => println!(
+            "  sqlite3 not found on PATH: install it (apt-get install sqlite3) for the comparison"
+        ),
     }
 }
 
@@ -129,15 +135,29 @@ pub fn generate_police_uk(rows: usize, seed: u64) -> String {
     let mut s = String::with_capacity(rows * 200);
     s.push_str(&police_uk::HEADER.join(","));
     s.push('\n');
-    let types = ["Violence and sexual offences", "Public order", "Shoplifting", "Vehicle crime", "Burglary"];
+    let types = [
+        "Violence and sexual offences",
+        "Public order",
+        "Shoplifting",
+        "Vehicle crime",
+        "Burglary",
+    ];
     for n in 0..rows {
         let asb = rng.random_range(0..5) == 0;
-        let id = if asb { String::new() } else { format!("{:064x}", n as u128 * 2_654_435_761) };
+        let id = if asb {
+            String::new()
+        } else {
+            format!("{:064x}", n as u128 * 2_654_435_761)
+        };
         // ~5,000 snap points, as police.uk anonymises locations to street points.
         let snap = rng.random_range(0..5_000u32);
         let lon = -0.70 + (snap % 100) as f64 * 0.0055;
         let lat = 51.80 + (snap / 100) as f64 * 0.0105;
-        let kind = if asb { "Anti-social behaviour" } else { types[rng.random_range(0..types.len())] };
+        let kind = if asb {
+            "Anti-social behaviour"
+        } else {
+            types[rng.random_range(0..types.len())]
+        };
         let month = 1 + n % 12;
         s.push_str(&format!(
             "{id},2023-{month:02},Bedfordshire Police,Bedfordshire Police,{lon:.6},{lat:.6},On or near Street {snap},E0100{snap:04},Luton {snap:03}A,{kind},Under investigation,\n"
@@ -148,6 +168,14 @@ pub fn generate_police_uk(rows: usize, seed: u64) -> String {
 
 fn bench_import(args: BenchImportArgs) -> anyhow::Result<()> {
     let data = super::demo::data_dir(args.data)?;
+    println!(
+        "firefly bench import ({} cores available)",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    // First, while no freed memory can be reused and hide the growth.
+    memory(args.rows);
     let dir = tempfile_dir()?;
     let street = data.join("police-uk/bedfordshire/street");
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&street)
@@ -159,7 +187,6 @@ fn bench_import(args: BenchImportArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| Ok((p.display().to_string(), std::fs::read(p)?)))
         .collect::<std::io::Result<_>>()?;
-    println!("firefly bench import ({} cores available)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let ours = import_files(&files, &dir.join("police.db"))?;
     let sqlite = sqlite3_import(&paths, &dir.join("police-sqlite3.db"));
     print_comparison("police.uk Bedfordshire, 12 months", &ours, sqlite);
@@ -167,34 +194,56 @@ fn bench_import(args: BenchImportArgs) -> anyhow::Result<()> {
     let generated = generate_police_uk(args.rows, 42);
     let gen_path = dir.join("generated.csv");
     std::fs::write(&gen_path, &generated)?;
-    let ours = import_files(&[("generated.csv".into(), generated.into_bytes())], &dir.join("gen.db"))?;
+    let ours = import_files(
+        &[("generated.csv".into(), generated.into_bytes())],
+        &dir.join("gen.db"),
+    )?;
     let sqlite = sqlite3_import(&[gen_path], &dir.join("gen-sqlite3.db"));
-    print_comparison(&format!("generated police.uk, {} rows", thousands(args.rows as u64)), &ours, sqlite);
+    print_comparison(
+        &format!("generated police.uk, {} rows", thousands(args.rows as u64)),
+        &ours,
+        sqlite,
+    );
 
-    memory(args.rows);
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 
-/// Memory held by `n` incidents in the planner's in-memory form: projected points with
-/// their time and category, plus the R-tree over them, measured as the growth of resident
-/// memory.
+/// Memory held by `n` incidents in the planner's in-memory forms, measured as the growth of
+/// resident memory: the scoring points (projected point, time, category) and, separately,
+/// the R-tree over them used for radius and nearest-venue queries.
 fn memory(n: usize) {
+    use planner::hotspots::ScoringPoint;
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let before = resident_bytes();
-    let points: Vec<(f64, f64, u32)> = (0..n)
-        .map(|i| (rng.random_range(500_000.0..540_000.0), rng.random_range(200_000.0..240_000.0), i as u32))
+    let mb = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => format!("{:.1} MB", b.saturating_sub(a) as f64 / 1e6),
+        _ => "unknown (no /proc)".into(),
+    };
+    let start = resident_bytes();
+    let points: Vec<ScoringPoint> = (0..n)
+        .map(|i| ScoringPoint {
+            x: rng.random_range(500_000.0..540_000.0),
+            y: rng.random_range(200_000.0..240_000.0),
+            category: planner::Category::ALL[i % planner::Category::ALL.len()],
+            occurred: planner::OccurredAt::Exact(
+                jiff::Timestamp::from_second(1_700_000_000 + i as i64).unwrap_or_default(),
+            ),
+        })
         .collect();
-    let index = planner::index::PointIndex::new(points.iter().copied());
-    let after = resident_bytes();
-    if let (Some(b), Some(a)) = (before, after) {
-        println!(
-            "memory: {} incidents as points + R-tree: {:.1} MB resident (target under 100 MB)",
-            thousands(index.len() as u64),
-            (a.saturating_sub(b)) as f64 / 1e6,
-        );
-    }
-    std::hint::black_box(&points);
+    let with_points = resident_bytes();
+    let index = planner::index::PointIndex::new(
+        points.iter().enumerate().map(|(i, p)| (p.x, p.y, i as u32)),
+    );
+    let with_index = resident_bytes();
+    println!(
+        "memory, {} incidents: scoring points {} ({} bytes each), R-tree {} more, together {} (target: under 100 MB)",
+        thousands(points.len() as u64),
+        mb(start, with_points),
+        std::mem::size_of::<ScoringPoint>(),
+        mb(with_points, with_index),
+        mb(start, with_index),
+    );
+    std::hint::black_box((&points, &index));
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {

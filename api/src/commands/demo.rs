@@ -18,15 +18,18 @@ pub struct DemoArgs {
 
 /// Finds the data folder: the flag, `./data`, or the repository's own.
 pub fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    let candidates = flag
-        .into_iter()
-        .chain([PathBuf::from("data"), Path::new(env!("CARGO_MANIFEST_DIR")).join("../data")]);
+    let candidates = flag.into_iter().chain([
+        PathBuf::from("data"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../data"),
+    ]);
     for c in candidates {
         if c.join("police-uk").is_dir() {
             return Ok(c);
         }
     }
-    Err(anyhow!("cannot find the demo data folder (data/police-uk); pass --data DIR"))
+    Err(anyhow!(
+        "cannot find the demo data folder (data/police-uk); pass --data DIR"
+    ))
 }
 
 pub fn run(mut config: Config, args: DemoArgs) -> Result<(), Failure> {
@@ -41,7 +44,10 @@ pub fn run(mut config: Config, args: DemoArgs) -> Result<(), Failure> {
         .filter(|p| p.extension().is_some_and(|e| e == "csv"))
         .collect();
     files.sort();
-    println!("Loading the Bedfordshire demo data into {}", config.db.display());
+    println!(
+        "Loading the Bedfordshire demo data into {}",
+        config.db.display()
+    );
     super::import::incidents(&config, &files, IncidentFormat::PoliceUk, false)?;
     super::import::premises_cmd(
         &config,
@@ -49,7 +55,12 @@ pub fn run(mut config: Config, args: DemoArgs) -> Result<(), Failure> {
         PremisesFormat::Osm,
         false,
     )?;
-    super::import::training_cmd(&config, &data.join("demo/training_fictional.csv"), true, false)?;
+    super::import::training_cmd(
+        &config,
+        &data.join("demo/training_fictional.csv"),
+        true,
+        false,
+    )?;
     println!();
     super::summary::run(&config)?;
     println!(

@@ -8,7 +8,8 @@ use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use planner::import::{
-    CsvRows, Import, RowError, force_csv, geojson_points, police_uk, premises, training, us_open_data,
+    CsvRows, Import, RowError, force_csv, geojson_points, police_uk, premises, training,
+    us_open_data,
 };
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -84,15 +85,22 @@ pub enum PremisesFormat {
 
 pub fn run(config: &Config, cmd: ImportCommand) -> Result<(), Failure> {
     match cmd {
-        ImportCommand::Incidents(a) => incidents(config, &a.files, a.format, a.skip_invalid).map(|_| ()),
-        ImportCommand::Premises(a) => premises_cmd(config, &a.files, a.format, a.skip_invalid).map(|_| ()),
-        ImportCommand::Training(a) => training_cmd(config, &a.file, a.fictional, a.skip_invalid).map(|_| ()),
+        ImportCommand::Incidents(a) => {
+            incidents(config, &a.files, a.format, a.skip_invalid).map(|_| ())
+        }
+        ImportCommand::Premises(a) => {
+            premises_cmd(config, &a.files, a.format, a.skip_invalid).map(|_| ())
+        }
+        ImportCommand::Training(a) => {
+            training_cmd(config, &a.file, a.fictional, a.skip_invalid).map(|_| ())
+        }
     }
 }
 
 /// Reads a whole file, decompressing `.gz`, with a byte progress bar for big files.
 pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress_bar(len, &display_name(path));
     let mut reader: Box<dyn Read> = Box::new(bar.wrap_read(file));
@@ -100,7 +108,9 @@ pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
         reader = Box::new(flate2::read::GzDecoder::new(reader));
     }
     let mut bytes = Vec::with_capacity(len as usize);
-    reader.read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    reader
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     bar.finish_and_clear();
     Ok(bytes)
 }
@@ -111,7 +121,8 @@ fn progress_bar(len: u64, label: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {eta}") {
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {eta}")
+    {
         bar.set_style(style);
     }
     bar.set_message(label.to_string());
@@ -123,16 +134,26 @@ pub fn display_name(path: &Path) -> String {
 }
 
 fn headers_of(bytes: &[u8]) -> Vec<String> {
-    CsvRows::new("", bytes, b',').map(|r| r.headers().to_vec()).unwrap_or_default()
+    CsvRows::new("", bytes, b',')
+        .map(|r| r.headers().to_vec())
+        .unwrap_or_default()
 }
 
 fn is_json(path: &Path) -> bool {
     let name = path.to_string_lossy().to_ascii_lowercase();
-    [".geojson", ".json", ".geojson.gz", ".json.gz"].iter().any(|e| name.ends_with(e))
+    [".geojson", ".json", ".geojson.gz", ".json.gz"]
+        .iter()
+        .any(|e| name.ends_with(e))
 }
 
 /// Reads incidents from one file in the given (or detected) format.
-pub fn read_incidents(name: &str, path_hint: &Path, bytes: &[u8], format: IncidentFormat, config: &Config) -> (Import<planner::Incident>, &'static str) {
+pub fn read_incidents(
+    name: &str,
+    path_hint: &Path,
+    bytes: &[u8],
+    format: IncidentFormat,
+    config: &Config,
+) -> (Import<planner::Incident>, &'static str) {
     let format = match format {
         IncidentFormat::Auto if is_json(path_hint) => IncidentFormat::Geojson,
         IncidentFormat::Auto => {
@@ -152,13 +173,25 @@ pub fn read_incidents(name: &str, path_hint: &Path, bytes: &[u8], format: Incide
     };
     match format {
         IncidentFormat::PoliceUk => (police_uk::read(name, bytes), "police-uk"),
-        IncidentFormat::Geojson => (geojson_points::read_bytes(name, bytes, &config.tz), "geojson"),
-        IncidentFormat::Chicago => (us_open_data::read(name, bytes, us_open_data::UsSource::Chicago), "chicago"),
-        IncidentFormat::Houston => (us_open_data::read(name, bytes, us_open_data::UsSource::Houston), "houston"),
-        IncidentFormat::SanFrancisco => {
-            (us_open_data::read(name, bytes, us_open_data::UsSource::SanFrancisco), "san-francisco")
+        IncidentFormat::Geojson => (
+            geojson_points::read_bytes(name, bytes, &config.tz),
+            "geojson",
+        ),
+        IncidentFormat::Chicago => (
+            us_open_data::read(name, bytes, us_open_data::UsSource::Chicago),
+            "chicago",
+        ),
+        IncidentFormat::Houston => (
+            us_open_data::read(name, bytes, us_open_data::UsSource::Houston),
+            "houston",
+        ),
+        IncidentFormat::SanFrancisco => (
+            us_open_data::read(name, bytes, us_open_data::UsSource::SanFrancisco),
+            "san-francisco",
+        ),
+        IncidentFormat::Csv | IncidentFormat::Auto => {
+            (force_csv::read(name, bytes, &config.tz), "csv")
         }
-        IncidentFormat::Csv | IncidentFormat::Auto => (force_csv::read(name, bytes, &config.tz), "csv"),
     }
 }
 
@@ -175,7 +208,15 @@ struct Batch<T> {
 
 impl<T> Batch<T> {
     fn new() -> Self {
-        Batch { records: vec![], lines: vec![], errors: vec![], skipped: BTreeMap::new(), rows: 0, formats: vec![], files: vec![] }
+        Batch {
+            records: vec![],
+            lines: vec![],
+            errors: vec![],
+            skipped: BTreeMap::new(),
+            rows: 0,
+            formats: vec![],
+            files: vec![],
+        }
     }
 
     fn add(&mut self, file: String, format: &'static str, import: Import<T>) {
@@ -236,14 +277,22 @@ impl<T> Batch<T> {
 }
 
 pub fn actor() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 fn open_store(config: &Config) -> Result<Store, Failure> {
     Store::open(&config.db).map_err(|e| Failure::Other(e.into()))
 }
 
-pub fn incidents(config: &Config, files: &[PathBuf], format: IncidentFormat, skip_invalid: bool) -> Result<Stored, Failure> {
+pub fn incidents(
+    config: &Config,
+    files: &[PathBuf],
+    format: IncidentFormat,
+    skip_invalid: bool,
+) -> Result<Stored, Failure> {
     let started = Instant::now();
     let mut batch = Batch::new();
     for path in files {
@@ -254,15 +303,29 @@ pub fn incidents(config: &Config, files: &[PathBuf], format: IncidentFormat, ski
     }
     batch.check("incidents", skip_invalid)?;
     let mut store = open_store(config)?;
-    let bar = progress_bar(if batch.records.len() > 200_000 { 8 << 20 } else { 0 }, "storing");
+    let bar = progress_bar(
+        if batch.records.len() > 200_000 {
+            8 << 20
+        } else {
+            0
+        },
+        "storing",
+    );
     bar.set_length(batch.records.len() as u64);
-    let stored = store.import_incidents(&batch.records, &batch.meta(actor()), |n| bar.set_position(n))?;
+    let stored = store.import_incidents(&batch.records, &batch.meta(actor()), |n| {
+        bar.set_position(n)
+    })?;
     bar.finish_and_clear();
     batch.report("incidents", &stored, started);
     Ok(stored)
 }
 
-pub fn premises_cmd(config: &Config, files: &[PathBuf], format: PremisesFormat, skip_invalid: bool) -> Result<Stored, Failure> {
+pub fn premises_cmd(
+    config: &Config,
+    files: &[PathBuf],
+    format: PremisesFormat,
+    skip_invalid: bool,
+) -> Result<Stored, Failure> {
     let started = Instant::now();
     let mut batch = Batch::new();
     for path in files {
@@ -271,12 +334,21 @@ pub fn premises_cmd(config: &Config, files: &[PathBuf], format: PremisesFormat, 
         let json = is_json(path);
         let (import, used) = match format {
             PremisesFormat::Geojson => (premises::read_osm_geojson(&name, &bytes), "osm-geojson"),
-            PremisesFormat::Osm | PremisesFormat::Auto if json => (premises::read_osm_geojson(&name, &bytes), "osm-geojson"),
-            _ if headers_of(&bytes).iter().any(|h| h == "osm_node_id") => (premises::read_osm_csv(&name, &bytes[..]), "osm-csv"),
-            PremisesFormat::Osm => {
-                return Err(Failure::Invalid(anyhow!("{name}: not an OSM GeoJSON or OSM CSV (osm_node_id column) file")));
+            PremisesFormat::Osm | PremisesFormat::Auto if json => {
+                (premises::read_osm_geojson(&name, &bytes), "osm-geojson")
             }
-            _ => (premises::read_council_register(&name, &bytes[..]), "council-register"),
+            _ if headers_of(&bytes).iter().any(|h| h == "osm_node_id") => {
+                (premises::read_osm_csv(&name, &bytes[..]), "osm-csv")
+            }
+            PremisesFormat::Osm => {
+                return Err(Failure::Invalid(anyhow!(
+                    "{name}: not an OSM GeoJSON or OSM CSV (osm_node_id column) file"
+                )));
+            }
+            _ => (
+                premises::read_council_register(&name, &bytes[..]),
+                "council-register",
+            ),
         };
         batch.add(name, used, import);
     }
@@ -287,17 +359,27 @@ pub fn premises_cmd(config: &Config, files: &[PathBuf], format: PremisesFormat, 
     Ok(stored)
 }
 
-pub fn training_cmd(config: &Config, file: &Path, fictional: bool, skip_invalid: bool) -> Result<Stored, Failure> {
+pub fn training_cmd(
+    config: &Config,
+    file: &Path,
+    fictional: bool,
+    skip_invalid: bool,
+) -> Result<Stored, Failure> {
     let started = Instant::now();
     let name = display_name(file);
     let bytes = read_file(file).map_err(Failure::Invalid)?;
     let today = jiff::Zoned::now().with_time_zone(config.tz.clone()).date();
     let mut batch = Batch::new();
-    batch.add(name.clone(), "training-csv", training::read_training(&name, &bytes[..], Some(today)));
+    batch.add(
+        name.clone(),
+        "training-csv",
+        training::read_training(&name, &bytes[..], Some(today)),
+    );
     batch.check("training records", skip_invalid)?;
     let mut store = open_store(config)?;
     let meta = batch.meta(actor());
-    let stored = match store.import_training(&name, &batch.records, &batch.lines, fictional, &meta) {
+    let stored = match store.import_training(&name, &batch.records, &batch.lines, fictional, &meta)
+    {
         Err(StoreError::Rows(errors)) => {
             for e in &errors {
                 eprintln!("{e}");
@@ -309,6 +391,14 @@ pub fn training_cmd(config: &Config, file: &Path, fictional: bool, skip_invalid:
         }
         other => other?,
     };
-    batch.report(if fictional { "training records (FICTIONAL demo data)" } else { "training records" }, &stored, started);
+    batch.report(
+        if fictional {
+            "training records (FICTIONAL demo data)"
+        } else {
+            "training records"
+        },
+        &stored,
+        started,
+    );
     Ok(stored)
 }

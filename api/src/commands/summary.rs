@@ -11,10 +11,17 @@ use std::collections::BTreeMap;
 
 /// Reads the configured force boundary (districts), if any.
 pub fn load_boundary(config: &Config) -> anyhow::Result<Option<Areas>> {
-    let Some(path) = &config.boundary else { return Ok(None) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read boundary {}", path.display()))?;
-    let areas = Areas::from_geojson(&text, &["lad20nm", "LAD22NM", "LAD21NM", "name", "NAME"], &["lad20cd", "LAD22CD", "code"])
-        .with_context(|| format!("boundary {}", path.display()))?;
+    let Some(path) = &config.boundary else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read boundary {}", path.display()))?;
+    let areas = Areas::from_geojson(
+        &text,
+        &["lad20nm", "LAD22NM", "LAD21NM", "name", "NAME"],
+        &["lad20cd", "LAD22CD", "code"],
+    )
+    .with_context(|| format!("boundary {}", path.display()))?;
     Ok(Some(areas))
 }
 
@@ -30,8 +37,24 @@ pub fn render(store: &Store, config: &Config) -> Result<String, Failure> {
     let mut s = String::new();
     let boundary = load_boundary(config)?;
     let incidents = store.incidents()?;
-    let timed = incidents.iter().filter(|i| matches!(i.occurred, OccurredAt::Exact(_))).count() as u64;
-    let _ = writeln!(s, "Firefly database {} (schema v{SCHEMA_VERSION}, {} imports)", config.db.display(), store.count(Table::Imports)?);
+    let timed = incidents
+        .iter()
+        .filter(|i| matches!(i.occurred, OccurredAt::Exact(_)))
+        .count() as u64;
+    let _ = writeln!(
+        s,
+        "Firefly database {} (schema v{SCHEMA_VERSION}): {} incidents, {} premises, {} training records, {} imports",
+        config.db.display(),
+        thousands(store.count(Table::Incidents)?),
+        thousands(store.count(Table::Premises)?),
+        thousands(store.count(Table::Training)?),
+        thousands(store.count(Table::Imports)?)
+    );
+    let _ = writeln!(
+        s,
+        "Times are read in {}; distances in {:?} CRS.",
+        config.tz_name, config.crs
+    );
     let _ = writeln!(
         s,
         "\nIncidents: {} ({} with a time of day, {} month only: these count for place, never for hour)",
@@ -41,8 +64,16 @@ pub fn render(store: &Store, config: &Config) -> Result<String, Failure> {
     );
     let _ = writeln!(s, "  by category:");
     for (category, n) in store.incidents_by_category()? {
-        let nte = category.parse::<planner::Category>().is_ok_and(|c| c.is_night_time_economy());
-        let _ = writeln!(s, "    {:<24} {:>8}{}", category, thousands(n), if nte { "  (night-time economy)" } else { "" });
+        let nte = category
+            .parse::<planner::Category>()
+            .is_ok_and(|c| c.is_night_time_economy());
+        let _ = writeln!(
+            s,
+            "    {:<24} {:>8}{}",
+            category,
+            thousands(n),
+            if nte { "  (night-time economy)" } else { "" }
+        );
     }
     match &boundary {
         Some(areas) => {
@@ -58,10 +89,18 @@ pub fn render(store: &Store, config: &Config) -> Result<String, Failure> {
             for (d, n) in by_district {
                 let _ = writeln!(s, "    {d:<24} {:>8}", thousands(n));
             }
-            let _ = writeln!(s, "    {:<24} {:>8}", "outside the force area", thousands(outside));
+            let _ = writeln!(
+                s,
+                "    {:<24} {:>8}",
+                "outside the force area",
+                thousands(outside)
+            );
         }
         None => {
-            let _ = writeln!(s, "  by district: no force boundary configured (--boundary-file)");
+            let _ = writeln!(
+                s,
+                "  by district: no force boundary configured (--boundary-file)"
+            );
         }
     }
 
@@ -73,14 +112,32 @@ pub fn render(store: &Store, config: &Config) -> Result<String, Failure> {
         let district = p
             .district
             .clone()
-            .or_else(|| boundary.as_ref().and_then(|b| b.locate(p.lon, p.lat)).map(|a| a.name.clone()))
+            .or_else(|| {
+                boundary
+                    .as_ref()
+                    .and_then(|b| b.locate(p.lon, p.lat))
+                    .map(|a| a.name.clone())
+            })
             .unwrap_or_else(|| "unknown district".into());
         by_district.entry(district).or_default().push(&p.name);
     }
-    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{} {}", thousands(*n), k.as_str())).collect();
-    let _ = writeln!(s, "\nLicensed premises: {} ({})", thousands(premises.len() as u64), kinds.join(", "));
+    let kinds: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| format!("{} {}", thousands(*n), k.as_str()))
+        .collect();
+    let _ = writeln!(
+        s,
+        "\nLicensed premises: {} ({})",
+        thousands(premises.len() as u64),
+        kinds.join(", ")
+    );
     for (district, names) in &by_district {
-        let _ = writeln!(s, "  {district} ({}): {}", names.len(), abbreviate(names, 12));
+        let _ = writeln!(
+            s,
+            "  {district} ({}): {}",
+            names.len(),
+            abbreviate(names, 12)
+        );
     }
 
     let (records, fictional) = store.training_counts()?;
@@ -97,7 +154,11 @@ pub fn render(store: &Store, config: &Config) -> Result<String, Failure> {
         };
         *status.entry(label).or_default() += 1;
     }
-    let label = if fictional > 0 { format!(" ({} of them FICTIONAL demo records)", thousands(fictional)) } else { String::new() };
+    let label = if fictional > 0 {
+        format!(" ({} of them FICTIONAL demo records)", thousands(fictional))
+    } else {
+        String::new()
+    };
     let _ = writeln!(s, "\nTraining records: {}{label}", thousands(records));
     for (k, n) in status {
         let _ = writeln!(s, "  {k:<30} {:>5} venues", thousands(n));
@@ -106,7 +167,12 @@ pub fn render(store: &Store, config: &Config) -> Result<String, Failure> {
 }
 
 fn abbreviate(names: &[&str], max: usize) -> String {
-    let mut out = names.iter().take(max).copied().collect::<Vec<_>>().join(", ");
+    let mut out = names
+        .iter()
+        .take(max)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
     if names.len() > max {
         out.push_str(&format!(", … and {} more", names.len() - max));
     }

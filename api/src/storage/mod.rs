@@ -21,8 +21,13 @@ pub use migrations::SCHEMA_VERSION;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
-    #[error("database schema version {found} is newer than this firefly ({supported}); upgrade firefly")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database schema version {found} is newer than this firefly ({supported}); upgrade firefly"
+    )]
     TooNew { found: i64, supported: i64 },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
@@ -61,12 +66,15 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path)
-            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
         Store::setup(conn)
     }
 
     /// A private in-memory database, for tests.
+    #[cfg(test)]
     pub fn open_in_memory() -> Result<Store> {
         Store::setup(Connection::open_in_memory()?)
     }
@@ -82,10 +90,6 @@ impl Store {
         conn.pragma_update(None, "cache_size", -65_536)?;
         migrations::migrate(&mut conn)?;
         Ok(Store { conn })
-    }
-
-    pub fn connection(&self) -> &Connection {
-        &self.conn
     }
 
     fn begin_import(tx: &rusqlite::Transaction<'_>, kind: &str, meta: &ImportMeta) -> Result<i64> {
@@ -108,7 +112,12 @@ impl Store {
         Ok(tx.last_insert_rowid())
     }
 
-    fn finish_import(tx: &rusqlite::Transaction<'_>, id: i64, added: u64, present: u64) -> Result<()> {
+    fn finish_import(
+        tx: &rusqlite::Transaction<'_>,
+        id: i64,
+        added: u64,
+        present: u64,
+    ) -> Result<()> {
         tx.execute(
             "UPDATE imports SET added = ?2, already_present = ?3 WHERE id = ?1",
             params![id, added as i64, present as i64],
@@ -163,7 +172,11 @@ impl Store {
         Store::finish_import(&tx, import_id, added, present)?;
         tx.commit()?;
         progress(incidents.len() as u64);
-        Ok(Stored { import_id, added, already_present: present })
+        Ok(Stored {
+            import_id,
+            added,
+            already_present: present,
+        })
     }
 
     /// Stores premises in one transaction. Premises already stored (same `source_id`) are
@@ -185,7 +198,10 @@ impl Store {
                     closing = excluded.closing, district = excluded.district",
             )?;
             for p in premises {
-                let new = exists.query_row([&p.source_id], |_| Ok(())).optional()?.is_none();
+                let new = exists
+                    .query_row([&p.source_id], |_| Ok(()))
+                    .optional()?
+                    .is_none();
                 let closing = serde_json::to_string(&p.closing).unwrap_or_else(|_| "null".into());
                 upsert.execute(params![
                     p.source_id,
@@ -207,7 +223,11 @@ impl Store {
         let present = premises.len() as u64 - added;
         Store::finish_import(&tx, import_id, added, present)?;
         tx.commit()?;
-        Ok(Stored { import_id, added, already_present: present })
+        Ok(Stored {
+            import_id,
+            added,
+            already_present: present,
+        })
     }
 
     /// Stores training records in one transaction. Every record must name stored premises;
@@ -227,13 +247,19 @@ impl Store {
         {
             let mut find = tx.prepare_cached("SELECT id FROM premises WHERE source_id = ?1")?;
             for (n, r) in records.iter().enumerate() {
-                match find.query_row([&r.premises_id], |row| row.get::<_, i64>(0)).optional()? {
+                match find
+                    .query_row([&r.premises_id], |row| row.get::<_, i64>(0))
+                    .optional()?
+                {
                     Some(id) => ids.push(id),
                     None => unknown.push(RowError {
                         file: file.to_string(),
                         line: lines.get(n).copied().unwrap_or(0),
                         field: "premises_id".into(),
-                        reason: format!("no premises with id {:?} (import premises first)", r.premises_id),
+                        reason: format!(
+                            "no premises with id {:?} (import premises first)",
+                            r.premises_id
+                        ),
                     }),
                 }
             }
@@ -266,7 +292,11 @@ impl Store {
         let present = records.len() as u64 - added;
         Store::finish_import(&tx, import_id, added, present)?;
         tx.commit()?;
-        Ok(Stored { import_id, added, already_present: present })
+        Ok(Stored {
+            import_id,
+            added,
+            already_present: present,
+        })
     }
 
     /// Every stored incident, in import order.
@@ -331,7 +361,11 @@ impl Store {
 
     /// Number of rows in a table of this schema.
     pub fn count(&self, table: Table) -> Result<u64> {
-        let n: i64 = self.conn.query_row(&format!("SELECT count(*) FROM {}", table.name()), [], |r| r.get(0))?;
+        let n: i64 =
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM {}", table.name()), [], |r| {
+                    r.get(0)
+                })?;
         Ok(n as u64)
     }
 
@@ -380,8 +414,11 @@ impl Store {
     }
 
     /// `PRAGMA integrity_check` passes.
+    #[cfg(test)]
     pub fn integrity_ok(&self) -> Result<bool> {
-        let s: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let s: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(s == "ok")
     }
 }
@@ -407,11 +444,17 @@ impl Table {
 }
 
 /// Parses a text column, turning a failure into rusqlite's conversion error.
-fn parse_column<T, E>(index: usize, text: &str, parse: impl Fn(&str) -> std::result::Result<T, E>) -> rusqlite::Result<T>
+fn parse_column<T, E>(
+    index: usize,
+    text: &str,
+    parse: impl Fn(&str) -> std::result::Result<T, E>,
+) -> rusqlite::Result<T>
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    parse(text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+    parse(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 #[cfg(test)]
@@ -435,15 +478,31 @@ mod tests {
     }
 
     fn meta() -> ImportMeta {
-        ImportMeta { files: vec!["t".into()], format: "test".into(), actor: "test".into(), skipped: 0, rejected: 0, rows_read: 2 }
+        ImportMeta {
+            files: vec!["t".into()],
+            format: "test".into(),
+            actor: "test".into(),
+            skipped: 0,
+            rejected: 0,
+            rows_read: 2,
+        }
     }
 
     #[test]
     fn incidents_round_trip_and_reimport_adds_nothing() {
         let mut store = Store::open_in_memory().unwrap();
         let rows = vec![
-            incident("a", OccurredAt::Exact("2024-10-27T00:30:00Z".parse().unwrap())),
-            incident("b", OccurredAt::Month(YearMonth { year: 2023, month: 5 })),
+            incident(
+                "a",
+                OccurredAt::Exact("2024-10-27T00:30:00Z".parse().unwrap()),
+            ),
+            incident(
+                "b",
+                OccurredAt::Month(YearMonth {
+                    year: 2023,
+                    month: 5,
+                }),
+            ),
         ];
         let first = store.import_incidents(&rows, &meta(), |_| {}).unwrap();
         assert_eq!((first.added, first.already_present), (2, 0));
@@ -458,11 +517,26 @@ mod tests {
     #[test]
     fn the_schema_rejects_impossible_rows() {
         let mut store = Store::open_in_memory().unwrap();
-        let mut bad = incident("x", OccurredAt::Month(YearMonth { year: 2023, month: 5 }));
+        let mut bad = incident(
+            "x",
+            OccurredAt::Month(YearMonth {
+                year: 2023,
+                month: 5,
+            }),
+        );
         bad.lat = 95.0;
         // The CHECK constraint fails the whole transaction: nothing lands, not even the
         // good row before it, nor the imports log entry.
-        let rows = vec![incident("ok", OccurredAt::Month(YearMonth { year: 2023, month: 5 })), bad];
+        let rows = vec![
+            incident(
+                "ok",
+                OccurredAt::Month(YearMonth {
+                    year: 2023,
+                    month: 5,
+                }),
+            ),
+            bad,
+        ];
         assert!(store.import_incidents(&rows, &meta(), |_| {}).is_err());
         assert_eq!(store.count(Table::Incidents).unwrap(), 0);
         assert_eq!(store.count(Table::Imports).unwrap(), 0);
@@ -474,7 +548,8 @@ mod tests {
         let path = dir.path().join("f.db");
         drop(Store::open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
         drop(conn);
         assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
     }
@@ -495,7 +570,9 @@ mod tests {
             safe_space: false,
             district: Some("Luton".into()),
         };
-        store.import_premises(std::slice::from_ref(&pub_), &meta()).unwrap();
+        store
+            .import_premises(std::slice::from_ref(&pub_), &meta())
+            .unwrap();
         let again = store.import_premises(&[pub_], &meta()).unwrap();
         assert_eq!((again.added, again.already_present), (0, 1));
         let record = |id: &str| TrainingRecord {
@@ -507,15 +584,25 @@ mod tests {
             notes: None,
         };
         let err = store
-            .import_training("t.csv", &[record("osm:node/1"), record("osm:node/2")], &[2, 3], false, &meta())
+            .import_training(
+                "t.csv",
+                &[record("osm:node/1"), record("osm:node/2")],
+                &[2, 3],
+                false,
+                &meta(),
+            )
             .unwrap_err();
         match err {
             StoreError::Rows(rows) => assert_eq!((rows.len(), rows[0].line), (1, 3)),
             other => panic!("{other}"),
         }
         assert_eq!(store.count(Table::Training).unwrap(), 0);
-        store.import_training("t.csv", &[record("osm:node/1")], &[2], true, &meta()).unwrap();
-        store.import_training("t.csv", &[record("osm:node/1")], &[2], true, &meta()).unwrap();
+        store
+            .import_training("t.csv", &[record("osm:node/1")], &[2], true, &meta())
+            .unwrap();
+        store
+            .import_training("t.csv", &[record("osm:node/1")], &[2], true, &meta())
+            .unwrap();
         assert_eq!(store.training_counts().unwrap(), (1, 1));
         assert_eq!(store.training_by_premises().unwrap()["osm:node/1"].len(), 1);
     }

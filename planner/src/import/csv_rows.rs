@@ -49,8 +49,20 @@ impl<R: Read> CsvRows<R> {
             })?;
             headers.push(h.trim_start_matches('\u{feff}').trim().to_string());
         }
-        let columns = Rc::new(headers.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect());
-        Ok(CsvRows { file: Rc::from(file), reader, columns, headers, done: false })
+        let columns = Rc::new(
+            headers
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.clone(), i))
+                .collect(),
+        );
+        Ok(CsvRows {
+            file: Rc::from(file),
+            reader,
+            columns,
+            headers,
+            done: false,
+        })
     }
 
     pub fn headers(&self) -> &[String] {
@@ -101,11 +113,19 @@ impl<R: Read> Iterator for CsvRows<R> {
             }
             Ok(true) => {
                 let line = record.position().map(|p| p.line()).unwrap_or(0);
-                Some(Ok(Row { file: self.file.clone(), line, record, columns: self.columns.clone() }))
+                Some(Ok(Row {
+                    file: self.file.clone(),
+                    line,
+                    record,
+                    columns: self.columns.clone(),
+                }))
             }
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) {
+                if !matches!(
+                    e.kind(),
+                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                ) {
                     self.done = true;
                 }
                 Some(Err(RowError {
@@ -176,7 +196,13 @@ struct CrlfToLf<R> {
 
 impl<R: Read> CrlfToLf<R> {
     fn new(inner: R) -> Self {
-        CrlfToLf { inner, buf: vec![0; 64 * 1024], start: 0, end: 0, eof: false }
+        CrlfToLf {
+            inner,
+            buf: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            eof: false,
+        }
     }
 }
 
@@ -185,7 +211,8 @@ impl<R: Read> Read for CrlfToLf<R> {
         loop {
             // Keep a trailing '\r' back until we know whether '\n' follows.
             let pending = self.end - self.start;
-            let need_more = pending == 0 || (pending == 1 && self.buf[self.start] == b'\r' && !self.eof);
+            let need_more =
+                pending == 0 || (pending == 1 && self.buf[self.start] == b'\r' && !self.eof);
             if need_more && !self.eof {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.end = pending;
@@ -201,7 +228,10 @@ impl<R: Read> Read for CrlfToLf<R> {
             while written < out.len() && self.start < self.end {
                 let window = &self.buf[self.start..self.end];
                 // Copy the run up to the next '\r' in one go.
-                let run = window.iter().position(|&b| b == b'\r').unwrap_or(window.len());
+                let run = window
+                    .iter()
+                    .position(|&b| b == b'\r')
+                    .unwrap_or(window.len());
                 let n = run.min(out.len() - written);
                 out[written..written + n].copy_from_slice(&window[..n]);
                 written += n;
@@ -253,7 +283,9 @@ mod tests {
             }
         }
         let mut out = Vec::new();
-        CrlfToLf::new(Chunked(input, chunk)).read_to_end(&mut out).unwrap_or_default();
+        CrlfToLf::new(Chunked(input, chunk))
+            .read_to_end(&mut out)
+            .unwrap_or_default();
         out
     }
 
@@ -261,7 +293,11 @@ mod tests {
     fn crlf_becomes_lf_across_read_boundaries() {
         let input = b"a,b\r\n1,2\r\nx\ry\r\n\r";
         for chunk in 1..8 {
-            assert_eq!(through(input, chunk), b"a,b\n1,2\nx\ry\n\r", "chunk {chunk}");
+            assert_eq!(
+                through(input, chunk),
+                b"a,b\n1,2\nx\ry\n\r",
+                "chunk {chunk}"
+            );
         }
     }
 
@@ -276,7 +312,11 @@ mod tests {
     #[test]
     fn crlf_files_report_true_line_numbers() {
         let rows: Vec<u64> = CsvRows::new("f", &b"h1,h2\r\na,b\r\nc,d\r\n"[..], b',')
-            .map(|r| r.into_iter().map(|row| row.map(|row| row.line).unwrap_or(0)).collect())
+            .map(|r| {
+                r.into_iter()
+                    .map(|row| row.map(|row| row.line).unwrap_or(0))
+                    .collect()
+            })
             .unwrap_or_default();
         assert_eq!(rows, [2, 3]);
     }

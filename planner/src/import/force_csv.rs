@@ -12,7 +12,9 @@
 //! | `location` | no | free-text place description |
 //! | `area_code`, `area_name` | no | small-area code and name |
 
-use super::{CoordError, CsvRows, Import, Row, RowError, check_lonlat, non_empty, parse_lonlat, parse_number};
+use super::{
+    CoordError, CsvRows, Import, Row, RowError, check_lonlat, non_empty, parse_lonlat, parse_number,
+};
 use crate::category::Category;
 use crate::crs::Crs;
 use crate::incident::Incident;
@@ -34,10 +36,14 @@ pub fn read(file: &str, input: impl Read, tz: &TimeZone) -> Import<Incident> {
         }
     };
     let lat_col = ["lat", "latitude"].into_iter().find(|c| rows.has_column(c));
-    let lon_col = ["lon", "longitude", "lng"].into_iter().find(|c| rows.has_column(c));
+    let lon_col = ["lon", "longitude", "lng"]
+        .into_iter()
+        .find(|c| rows.has_column(c));
     let coords = match (lat_col, lon_col) {
         (Some(lat), Some(lon)) => Coords::LonLat { lon, lat },
-        _ if rows.has_column("easting") && rows.has_column("northing") => Coords::Bng(Box::new(Crs::bng())),
+        _ if rows.has_column("easting") && rows.has_column("northing") => {
+            Coords::Bng(Box::new(Crs::bng()))
+        }
         _ => {
             out.errors.push(RowError {
                 file: file.to_string(),
@@ -81,7 +87,10 @@ pub fn read(file: &str, input: impl Read, tz: &TimeZone) -> Import<Incident> {
 }
 
 enum Coords {
-    LonLat { lon: &'static str, lat: &'static str },
+    LonLat {
+        lon: &'static str,
+        lat: &'static str,
+    },
     Bng(Box<Crs>),
 }
 
@@ -98,13 +107,22 @@ fn parse_row(row: &Row, coords: &Coords, tz: &TimeZone) -> Result<Incident, RowE
             let e = parse_number(row.get("easting")?).map_err(|r| row.error("easting", r))?;
             let n = parse_number(row.get("northing")?).map_err(|r| row.error("northing", r))?;
             if !(0.0..=700_000.0).contains(&e) {
-                return Err(row.error("easting", format!("{e} is outside the British National Grid (0..700000)")));
+                return Err(row.error(
+                    "easting",
+                    format!("{e} is outside the British National Grid (0..700000)"),
+                ));
             }
             if !(0.0..=1_300_000.0).contains(&n) {
-                return Err(row.error("northing", format!("{n} is outside the British National Grid (0..1300000)")));
+                return Err(row.error(
+                    "northing",
+                    format!("{n} is outside the British National Grid (0..1300000)"),
+                ));
             }
-            let (lon, lat) = crs.unproject(e, n).map_err(|err| row.error("easting", err.to_string()))?;
-            check_lonlat(lon, lat).map_err(|CoordError { field, reason }| row.error(field, reason))?;
+            let (lon, lat) = crs
+                .unproject(e, n)
+                .map_err(|err| row.error("easting", err.to_string()))?;
+            check_lonlat(lon, lat)
+                .map_err(|CoordError { field, reason }| row.error(field, reason))?;
             (lon, lat)
         }
     };
@@ -124,7 +142,11 @@ fn parse_row(row: &Row, coords: &Coords, tz: &TimeZone) -> Result<Incident, RowE
 }
 
 /// `YYYY-MM` is month-only; anything else must be an instant (see [`parse_instant`]).
-pub fn parse_occurred(text: &str, tz: &TimeZone, policy: DstPolicy) -> Result<OccurredAt, TimeError> {
+pub fn parse_occurred(
+    text: &str,
+    tz: &TimeZone,
+    policy: DstPolicy,
+) -> Result<OccurredAt, TimeError> {
     let t = text.trim();
     if t.len() == 7 && t.as_bytes()[4] == b'-' {
         return YearMonth::parse(t).map(OccurredAt::Month);
@@ -159,11 +181,23 @@ mod tests {
         assert_eq!(r.records.len(), 3);
         assert_eq!(r.records[0].source_id, "force-csv:A1");
         assert_eq!(r.records[0].category, Category::Violence);
-        assert_eq!(r.records[0].occurred.instant().unwrap().to_string(), "2024-03-01T23:30:00Z");
+        assert_eq!(
+            r.records[0].occurred.instant().unwrap().to_string(),
+            "2024-03-01T23:30:00Z"
+        );
         // July is BST: 23:30 local is 22:30 UTC.
-        assert_eq!(r.records[1].occurred.instant().unwrap().to_string(), "2024-07-05T22:30:00Z");
+        assert_eq!(
+            r.records[1].occurred.instant().unwrap().to_string(),
+            "2024-07-05T22:30:00Z"
+        );
         assert_eq!(r.records[1].category, Category::PublicOrder);
-        assert_eq!(r.records[2].occurred, OccurredAt::Month(YearMonth { year: 2024, month: 5 }));
+        assert_eq!(
+            r.records[2].occurred,
+            OccurredAt::Month(YearMonth {
+                year: 2024,
+                month: 5
+            })
+        );
         assert_eq!(r.records[2].category, Category::AntiSocialBehaviour);
     }
 
@@ -177,18 +211,31 @@ mod tests {
              A4,2024-03-31 01:30,51.879,-0.416,violence\n",
         );
         assert_eq!(r.errors.len(), 2, "{:?}", r.errors);
-        assert_eq!((r.errors[0].line, r.errors[0].field.as_str()), (2, "occurred_at"));
+        assert_eq!(
+            (r.errors[0].line, r.errors[0].field.as_str()),
+            (2, "occurred_at")
+        );
         assert!(r.errors[0].reason.contains("ambiguous"), "{}", r.errors[0]);
         assert_eq!(r.errors[1].line, 5);
-        assert!(r.errors[1].reason.contains("does not exist"), "{}", r.errors[1]);
-        let t: Vec<String> = r.records.iter().map(|i| i.occurred.instant().unwrap().to_string()).collect();
+        assert!(
+            r.errors[1].reason.contains("does not exist"),
+            "{}",
+            r.errors[1]
+        );
+        let t: Vec<String> = r
+            .records
+            .iter()
+            .map(|i| i.occurred.instant().unwrap().to_string())
+            .collect();
         assert_eq!(t, ["2024-10-27T00:30:00Z", "2024-10-27T01:30:00Z"]);
     }
 
     #[test]
     fn easting_northing_are_british_national_grid() {
         // OS test point TP13 (ETRS89 52.25160951, -0.91248957 = E 474335.969, N 262047.755).
-        let r = read_str("id,occurred_at,easting,northing,category\nX,2024-01-01T00:00:00Z,474335.969,262047.755,robbery\n");
+        let r = read_str(
+            "id,occurred_at,easting,northing,category\nX,2024-01-01T00:00:00Z,474335.969,262047.755,robbery\n",
+        );
         assert!(r.is_clean(), "{:?}", r.errors);
         assert!((r.records[0].lat - 52.25160951).abs() < 1e-7);
         assert!((r.records[0].lon - -0.91248957).abs() < 1e-7);
@@ -206,8 +253,22 @@ mod tests {
              F,2024-01-01T00:00:00Z,51.8,-0.4,violence\n\
              F,2024-01-01T00:00:00Z,51.8,-0.4,violence\n",
         );
-        let got: Vec<(u64, &str)> = r.errors.iter().map(|e| (e.line, e.field.as_str())).collect();
-        assert_eq!(got, [(2, "id"), (3, "occurred_at"), (4, "occurred_at"), (5, "lat"), (6, "category"), (8, "id")]);
+        let got: Vec<(u64, &str)> = r
+            .errors
+            .iter()
+            .map(|e| (e.line, e.field.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (2, "id"),
+                (3, "occurred_at"),
+                (4, "occurred_at"),
+                (5, "lat"),
+                (6, "category"),
+                (8, "id")
+            ]
+        );
         assert!(r.errors[1].reason.contains("time of day"));
         assert!(r.errors[3].reason.contains("swapped"));
         assert!(r.errors[5].reason.contains("first at line 7"));
@@ -217,6 +278,12 @@ mod tests {
     fn missing_coordinate_columns_are_named() {
         let r = read_str("id,occurred_at,category\n1,2024-01,violence\n");
         assert_eq!(r.errors.len(), 1);
-        assert!(r.errors[0].reason.contains("lat and lon (or easting and northing)"), "{}", r.errors[0]);
+        assert!(
+            r.errors[0]
+                .reason
+                .contains("lat and lon (or easting and northing)"),
+            "{}",
+            r.errors[0]
+        );
     }
 }

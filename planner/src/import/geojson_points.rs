@@ -27,7 +27,11 @@ struct Collection<'a> {
 
 /// 1-based line of byte `offset` in `text`.
 pub fn line_at(text: &str, offset: usize) -> u64 {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
 }
 
 /// Byte offset of a borrowed slice within the text it was borrowed from.
@@ -38,19 +42,38 @@ pub fn offset_in(text: &str, part: &str) -> usize {
 /// Splits a FeatureCollection into its raw features with their starting lines, or one
 /// error saying why the document is not a FeatureCollection.
 pub fn features<'a>(file: &str, text: &'a str) -> Result<Vec<(u64, &'a RawValue)>, RowError> {
-    let whole = |line: u64, reason: String| RowError { file: file.to_string(), line, field: "document".into(), reason };
-    let fc: Collection<'a> = serde_json::from_str(text)
-        .map_err(|e| whole(e.line() as u64, format!("not a GeoJSON FeatureCollection: {e}")))?;
+    let whole = |line: u64, reason: String| RowError {
+        file: file.to_string(),
+        line,
+        field: "document".into(),
+        reason,
+    };
+    let fc: Collection<'a> = serde_json::from_str(text).map_err(|e| {
+        whole(
+            e.line() as u64,
+            format!("not a GeoJSON FeatureCollection: {e}"),
+        )
+    })?;
     if fc.kind != "FeatureCollection" {
-        return Err(whole(1, format!("type is {:?}, expected \"FeatureCollection\"", fc.kind)));
+        return Err(whole(
+            1,
+            format!("type is {:?}, expected \"FeatureCollection\"", fc.kind),
+        ));
     }
-    Ok(fc.features.into_iter().map(|f| (line_at(text, offset_in(text, f.get())), f)).collect())
+    Ok(fc
+        .features
+        .into_iter()
+        .map(|f| (line_at(text, offset_in(text, f.get())), f))
+        .collect())
 }
 
 /// Reads the lon/lat of a Point feature, naming what is wrong.
 pub fn point_of(feature: &Value) -> Result<(f64, f64), (String, String)> {
     let err = |f: &str, r: String| (f.to_string(), r);
-    let geom = feature.get("geometry").filter(|g| !g.is_null()).ok_or_else(|| err("geometry", "missing geometry".into()))?;
+    let geom = feature
+        .get("geometry")
+        .filter(|g| !g.is_null())
+        .ok_or_else(|| err("geometry", "missing geometry".into()))?;
     let kind = geom.get("type").and_then(Value::as_str).unwrap_or("");
     if kind != "Point" {
         return Err(err("geometry.type", format!("{kind:?} is not a Point")));
@@ -59,9 +82,24 @@ pub fn point_of(feature: &Value) -> Result<(f64, f64), (String, String)> {
         .get("coordinates")
         .and_then(Value::as_array)
         .filter(|c| c.len() >= 2)
-        .ok_or_else(|| err("geometry.coordinates", "expected [longitude, latitude]".into()))?;
-    let lon = coords[0].as_f64().ok_or_else(|| err("geometry.coordinates[0]", format!("{} is not a number", coords[0])))?;
-    let lat = coords[1].as_f64().ok_or_else(|| err("geometry.coordinates[1]", format!("{} is not a number", coords[1])))?;
+        .ok_or_else(|| {
+            err(
+                "geometry.coordinates",
+                "expected [longitude, latitude]".into(),
+            )
+        })?;
+    let lon = coords[0].as_f64().ok_or_else(|| {
+        err(
+            "geometry.coordinates[0]",
+            format!("{} is not a number", coords[0]),
+        )
+    })?;
+    let lat = coords[1].as_f64().ok_or_else(|| {
+        err(
+            "geometry.coordinates[1]",
+            format!("{} is not a number", coords[1]),
+        )
+    })?;
     check_lonlat(lon, lat).map_err(|e| {
         let index = if e.field == "latitude" { 1 } else { 0 };
         err(&format!("geometry.coordinates[{index}]"), e.reason)
@@ -92,9 +130,15 @@ pub fn read(file: &str, text: &str, tz: &TimeZone) -> Import<Incident> {
     let mut first_line: HashMap<String, u64> = HashMap::new();
     for (line, raw) in features {
         out.rows += 1;
-        let error = |field: &str, reason: String| RowError { file: file.to_string(), line, field: field.to_string(), reason };
+        let error = |field: &str, reason: String| RowError {
+            file: file.to_string(),
+            line,
+            field: field.to_string(),
+            reason,
+        };
         let result = (|| {
-            let feature: Value = serde_json::from_str(raw.get()).map_err(|e| error("feature", e.to_string()))?;
+            let feature: Value =
+                serde_json::from_str(raw.get()).map_err(|e| error("feature", e.to_string()))?;
             let id = text_property(&feature, "id")
                 .or_else(|| match feature.get("id") {
                     Some(Value::String(s)) => Some(s.clone()),
@@ -114,7 +158,10 @@ pub fn read(file: &str, text: &str, tz: &TimeZone) -> Import<Incident> {
             let (lon, lat) = point_of(&feature).map_err(|(f, r)| error(&f, r))?;
             let source_id = format!("{SOURCE}:{}", id.trim());
             if let Some(first) = first_line.get(&source_id) {
-                return Err(error("properties.id", format!("duplicate id (first at line {first})")));
+                return Err(error(
+                    "properties.id",
+                    format!("duplicate id (first at line {first})"),
+                ));
             }
             first_line.insert(source_id.clone(), line);
             Ok(Incident {
@@ -144,7 +191,10 @@ pub fn read_bytes(file: &str, bytes: &[u8], tz: &TimeZone) -> Import<Incident> {
         Ok(text) => read(file, text, tz),
         Err(e) => {
             let mut out = Import::default();
-            let line = line_at(&String::from_utf8_lossy(&bytes[..e.valid_up_to()]), e.valid_up_to());
+            let line = line_at(
+                &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),
+                e.valid_up_to(),
+            );
             out.errors.push(RowError {
                 file: file.to_string(),
                 line,
@@ -177,21 +227,44 @@ mod tests {
         assert_eq!(r.rows, 4);
         assert_eq!(r.records.len(), 1);
         assert_eq!(r.records[0].source_id, "geojson:7");
-        let got: Vec<(u64, &str)> = r.errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        let got: Vec<(u64, &str)> = r
+            .errors
+            .iter()
+            .map(|e| (e.line, e.field.as_str()))
+            .collect();
         assert_eq!(
             got,
-            [(4, "geometry.coordinates[1]"), (6, "geometry.type"), (8, "properties.occurred_at")]
+            [
+                (4, "geometry.coordinates[1]"),
+                (6, "geometry.type"),
+                (8, "properties.occurred_at")
+            ]
         );
     }
 
     #[test]
     fn broken_documents_are_one_error() {
-        let r = read("p.geojson", "{\"type\": \"FeatureCollection\",\n \"features\": [}", &london());
+        let r = read(
+            "p.geojson",
+            "{\"type\": \"FeatureCollection\",\n \"features\": [}",
+            &london(),
+        );
         assert_eq!(r.errors.len(), 1);
         assert_eq!(r.errors[0].line, 2);
-        let r = read("p.geojson", r#"{"type": "Feature", "features": []}"#, &london());
-        assert!(r.errors[0].reason.contains("expected \"FeatureCollection\""));
+        let r = read(
+            "p.geojson",
+            r#"{"type": "Feature", "features": []}"#,
+            &london(),
+        );
+        assert!(
+            r.errors[0]
+                .reason
+                .contains("expected \"FeatureCollection\"")
+        );
         let r = read_bytes("p.geojson", b"{\"type\":\n\"Feat\xffure\"}", &london());
-        assert_eq!((r.errors[0].line, r.errors[0].reason.contains("UTF-8")), (2, true));
+        assert_eq!(
+            (r.errors[0].line, r.errors[0].reason.contains("UTF-8")),
+            (2, true)
+        );
     }
 }

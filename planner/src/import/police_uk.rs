@@ -15,7 +15,8 @@ use std::io::Read;
 pub const SOURCE: &str = "police-uk";
 
 /// Skip reason for rows police.uk publishes without coordinates.
-pub const SKIP_NO_LOCATION: &str = "no location (police.uk publishes some crimes without coordinates)";
+pub const SKIP_NO_LOCATION: &str =
+    "no location (police.uk publishes some crimes without coordinates)";
 
 /// The published header, in order. Used to recognise the format.
 pub const HEADER: [&str; 12] = [
@@ -73,20 +74,27 @@ pub fn read(file: &str, input: impl Read) -> Import<Incident> {
 
 fn parse_row(row: &super::Row, ids: &mut ContentIds) -> Result<Option<Incident>, RowError> {
     let month_text = row.required("Month")?;
-    let month = YearMonth::parse(month_text)
-        .map_err(|e| row.error("Month", e.to_string()))?;
+    let month = YearMonth::parse(month_text).map_err(|e| row.error("Month", e.to_string()))?;
     let lon = row.get("Longitude")?;
     let lat = row.get("Latitude")?;
     if lon.trim().is_empty() && lat.trim().is_empty() {
         return Ok(None);
     }
     let (lon_v, lat_v) = parse_lonlat(lon, lat).map_err(|e| {
-        let field = if e.field == "latitude" { "Latitude" } else { "Longitude" };
+        let field = if e.field == "latitude" {
+            "Latitude"
+        } else {
+            "Longitude"
+        };
         row.error(field, e.reason)
     })?;
     let crime_type = row.required("Crime type")?;
-    let category = Category::from_police_uk(crime_type)
-        .ok_or_else(|| row.error("Crime type", format!("unknown police.uk crime type {crime_type:?}")))?;
+    let category = Category::from_police_uk(crime_type).ok_or_else(|| {
+        row.error(
+            "Crime type",
+            format!("unknown police.uk crime type {crime_type:?}"),
+        )
+    })?;
     let crime_id = row.get("Crime ID")?.trim();
     let location = row.get("Location")?;
     let lsoa_code = row.get("LSOA code")?;
@@ -95,7 +103,15 @@ fn parse_row(row: &super::Row, ids: &mut ContentIds) -> Result<Option<Incident>,
         let reported_by = row.get("Reported by")?;
         ids.next(
             "police-uk:row:",
-            &[month_text.trim(), reported_by, lon.trim(), lat.trim(), location, lsoa_code, crime_type],
+            &[
+                month_text.trim(),
+                reported_by,
+                lon.trim(),
+                lat.trim(),
+                location,
+                lsoa_code,
+                crime_type,
+            ],
         )
     } else {
         format!("police-uk:{crime_id}")
@@ -137,7 +153,13 @@ mod tests {
         let i = &r.records[0];
         assert_eq!(i.source_id, "police-uk:abc");
         assert_eq!(i.category, Category::PublicOrder);
-        assert_eq!(i.occurred, OccurredAt::Month(YearMonth { year: 2023, month: 5 }));
+        assert_eq!(
+            i.occurred,
+            OccurredAt::Month(YearMonth {
+                year: 2023,
+                month: 5
+            })
+        );
         assert_eq!(i.location.as_deref(), Some("On or near Park Street"));
     }
 
@@ -145,7 +167,8 @@ mod tests {
     fn identical_asb_rows_stay_distinct() {
         let row = ",2023-05,Bedfordshire Police,Bedfordshire Police,-0.416,51.879,On or near Park Street,E01015000,Luton 010A,Anti-social behaviour,,\n";
         let r = read_str(&row.repeat(3));
-        let ids: std::collections::HashSet<_> = r.records.iter().map(|i| i.source_id.clone()).collect();
+        let ids: std::collections::HashSet<_> =
+            r.records.iter().map(|i| i.source_id.clone()).collect();
         assert_eq!(ids.len(), 3);
         let again = read_str(&row.repeat(3));
         assert_eq!(r.records, again.records, "same file, same ids");
@@ -163,7 +186,11 @@ mod tests {
              g,2023-05,B,B,-0.41,,x,,,Drugs,,\n\
              h,,B,B,-0.41,51.8,x,,,Drugs,,\n",
         );
-        let got: Vec<(u64, &str)> = r.errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        let got: Vec<(u64, &str)> = r
+            .errors
+            .iter()
+            .map(|e| (e.line, e.field.as_str()))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -179,7 +206,10 @@ mod tests {
         assert!(r.errors[2].reason.contains("swapped"), "{}", r.errors[2]);
         assert!(r.errors[3].reason.contains("NaN"), "{}", r.errors[3]);
         assert!(r.errors[6].reason.contains("empty required field"));
-        assert_eq!(r.errors[0].to_string(), "t.csv:3: Month: unknown date format \"2023-13\" (expected YYYY-MM)");
+        assert_eq!(
+            r.errors[0].to_string(),
+            "t.csv:3: Month: unknown date format \"2023-13\" (expected YYYY-MM)"
+        );
         assert_eq!(r.records.len(), 1);
     }
 
@@ -189,7 +219,10 @@ mod tests {
         body.extend_from_slice(b"a,2023-05,B,B,-0.41,51.8,On or near Caf\xe9,,,Drugs,,\n");
         let r = read("t.csv", &body[..]);
         assert_eq!(r.errors.len(), 1);
-        assert_eq!((r.errors[0].line, r.errors[0].field.as_str()), (2, "Location"));
+        assert_eq!(
+            (r.errors[0].line, r.errors[0].field.as_str()),
+            (2, "Location")
+        );
         assert!(r.errors[0].reason.contains("UTF-8"));
     }
 
@@ -198,6 +231,12 @@ mod tests {
         let r = read("t.csv", &b"id,when,lat,lon\n1,2,3,4\n"[..]);
         assert_eq!(r.errors.len(), 1);
         assert_eq!(r.errors[0].line, 1);
-        assert!(r.errors[0].reason.contains("missing column(s) Crime ID, Month"), "{}", r.errors[0]);
+        assert!(
+            r.errors[0]
+                .reason
+                .contains("missing column(s) Crime ID, Month"),
+            "{}",
+            r.errors[0]
+        );
     }
 }

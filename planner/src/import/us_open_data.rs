@@ -14,7 +14,7 @@
 use super::{ContentIds, CsvRows, Import, Row, RowError, non_empty, parse_lonlat};
 use crate::category::Category;
 use crate::incident::Incident;
-use crate::time::{DstPolicy, OccurredAt, parse_civil, local_to_instant};
+use crate::time::{DstPolicy, OccurredAt, local_to_instant, parse_civil};
 use jiff::tz::TimeZone;
 use std::io::Read;
 
@@ -60,7 +60,9 @@ impl UsSource {
     fn required(self) -> &'static [&'static str] {
         match self {
             UsSource::Chicago => &["date", "loc_cat", "longitude", "latitude"],
-            UsSource::SanFrancisco => &["uid", "offense_type", "date_time", "longitude", "latitude"],
+            UsSource::SanFrancisco => {
+                &["uid", "offense_type", "date_time", "longitude", "latitude"]
+            }
             UsSource::Houston => &["time_utc", "offense", "location", "lon", "lat"],
         }
     }
@@ -106,14 +108,23 @@ fn wall_clock(row: &Row, field: &str, tz: &TimeZone) -> Result<OccurredAt, RowEr
     let text = row.required(field)?;
     // San Francisco's misleading `Z`: the digits are local wall-clock time.
     let local = text.strip_suffix('Z').unwrap_or(text);
-    let dt = parse_civil(local)
-        .ok_or_else(|| row.error(field, format!("unknown date format {text:?} (expected YYYY-MM-DD HH:MM)")))?;
+    let dt = parse_civil(local).ok_or_else(|| {
+        row.error(
+            field,
+            format!("unknown date format {text:?} (expected YYYY-MM-DD HH:MM)"),
+        )
+    })?;
     local_to_instant(dt, text, tz, DstPolicy::Compatible)
         .map(OccurredAt::Exact)
         .map_err(|e| row.error(field, e.to_string()))
 }
 
-fn parse_row(row: &Row, source: UsSource, tz: &TimeZone, ids: &mut ContentIds) -> Result<Option<Incident>, RowError> {
+fn parse_row(
+    row: &Row,
+    source: UsSource,
+    tz: &TimeZone,
+    ids: &mut ContentIds,
+) -> Result<Option<Incident>, RowError> {
     let (lon_f, lat_f) = match source {
         UsSource::Houston => ("lon", "lat"),
         _ => ("longitude", "latitude"),
@@ -123,35 +134,58 @@ fn parse_row(row: &Row, source: UsSource, tz: &TimeZone, ids: &mut ContentIds) -
     if lon_t.trim().is_empty() && lat_t.trim().is_empty() {
         return Ok(None);
     }
-    let (lon, lat) = parse_lonlat(lon_t, lat_t).map_err(|e| {
-        row.error(if e.field == "latitude" { lat_f } else { lon_f }, e.reason)
-    })?;
+    let (lon, lat) = parse_lonlat(lon_t, lat_t)
+        .map_err(|e| row.error(if e.field == "latitude" { lat_f } else { lon_f }, e.reason))?;
     let (source_id, occurred, category_raw, location) = match source {
         UsSource::Chicago => {
             let occurred = wall_clock(row, "date", tz)?;
             let loc = row.get("loc_cat")?;
-            let id = ids.next("chicago:", &[row.get("date")?, lon_t, lat_t, loc, row.get("district")?]);
+            let id = ids.next(
+                "chicago:",
+                &[row.get("date")?, lon_t, lat_t, loc, row.get("district")?],
+            );
             // The file holds only aggravated assaults (SOURCES.md); it has no offence column.
-            (id, occurred, "aggravated assault".to_string(), non_empty(loc))
+            (
+                id,
+                occurred,
+                "aggravated assault".to_string(),
+                non_empty(loc),
+            )
         }
         UsSource::SanFrancisco => {
             let occurred = wall_clock(row, "date_time", tz)?;
             let uid = row.required("uid")?;
-            (format!("san-francisco:{uid}"), occurred, row.required("offense_type")?.to_string(), None)
+            (
+                format!("san-francisco:{uid}"),
+                occurred,
+                row.required("offense_type")?.to_string(),
+                None,
+            )
         }
         UsSource::Houston => {
             let text = row.required("time_utc")?;
-            let t = text
-                .parse::<jiff::Timestamp>()
-                .map_err(|_| row.error("time_utc", format!("unknown date format {text:?} (expected RFC 3339 with Z)")))?;
-            let fields = ["time_utc", "offense", "premise", "beat", "block", "street", "type", "suffix", "address"];
+            let t = text.parse::<jiff::Timestamp>().map_err(|_| {
+                row.error(
+                    "time_utc",
+                    format!("unknown date format {text:?} (expected RFC 3339 with Z)"),
+                )
+            })?;
+            let fields = [
+                "time_utc", "offense", "premise", "beat", "block", "street", "type", "suffix",
+                "address",
+            ];
             let mut values = Vec::with_capacity(fields.len() + 2);
             for f in fields {
                 values.push(row.get(f)?);
             }
             values.extend([lon_t, lat_t]);
             let id = ids.next("houston:", &values);
-            (id, OccurredAt::Exact(t), row.required("offense")?.to_string(), non_empty(row.get("location")?))
+            (
+                id,
+                OccurredAt::Exact(t),
+                row.required("offense")?.to_string(),
+                non_empty(row.get("location")?),
+            )
         }
     };
     Ok(Some(Incident {
@@ -178,7 +212,10 @@ mod tests {
         let r = read("c.csv", text.as_bytes(), UsSource::Chicago);
         assert!(r.is_clean(), "{:?}", r.errors);
         // CDT is UTC-5.
-        assert_eq!(r.records[0].occurred.instant().unwrap().to_string(), "2019-07-05T03:15:00Z");
+        assert_eq!(
+            r.records[0].occurred.instant().unwrap().to_string(),
+            "2019-07-05T03:15:00Z"
+        );
         assert_eq!(r.records[0].category, Category::Violence);
     }
 
@@ -188,7 +225,10 @@ mod tests {
         let r = read("sf.csv", text.as_bytes(), UsSource::SanFrancisco);
         assert!(r.is_clean(), "{:?}", r.errors);
         // PST is UTC-8: 19:50 local is 03:50 UTC next day.
-        assert_eq!(r.records[0].occurred.instant().unwrap().to_string(), "2019-01-02T03:50:00Z");
+        assert_eq!(
+            r.records[0].occurred.instant().unwrap().to_string(),
+            "2019-01-02T03:50:00Z"
+        );
         assert_eq!(r.records[0].source_id, "san-francisco:24103841");
         assert_eq!(r.records[0].category, Category::Robbery);
     }
@@ -198,13 +238,23 @@ mod tests {
         let head = "time_utc,time_local,date,hour,day,month,offense,premise,location,beat,block,street,type,suffix,number,address,lon,lat\n";
         let row = "2010-01-01T06:00:00Z,2010-01-01T00:00:00,1/1/2010,0,friday,january,murder,18A,apartment parking lot,15E30,9600-9699,marlive,ln,-,1,9650 marlive ln,-95.4373883,29.6779015\n";
         let nogeo = "2010-01-01T06:00:00Z,2010-01-01T00:00:00,1/1/2010,0,friday,january,theft,18A,bar / night club,15E30,9600-9699,marlive,ln,-,1,9650 marlive ln,,\n";
-        let r = read("h.csv", format!("{head}{row}{row}{nogeo}").as_bytes(), UsSource::Houston);
+        let r = read(
+            "h.csv",
+            format!("{head}{row}{row}{nogeo}").as_bytes(),
+            UsSource::Houston,
+        );
         assert!(r.is_clean(), "{:?}", r.errors);
         assert_eq!(r.records.len(), 2);
         assert_ne!(r.records[0].source_id, r.records[1].source_id);
         assert_eq!(r.skipped_total(), 1);
-        assert_eq!(r.records[0].occurred.instant().unwrap().to_string(), "2010-01-01T06:00:00Z");
-        assert_eq!(UsSource::recognise(&head.trim().split(',').map(String::from).collect::<Vec<_>>()), Some(UsSource::Houston));
+        assert_eq!(
+            r.records[0].occurred.instant().unwrap().to_string(),
+            "2010-01-01T06:00:00Z"
+        );
+        assert_eq!(
+            UsSource::recognise(&head.trim().split(',').map(String::from).collect::<Vec<_>>()),
+            Some(UsSource::Houston)
+        );
     }
 
     #[test]
@@ -212,6 +262,9 @@ mod tests {
         // 3 November 2019, 01:30 happened at 06:30Z (CDT) and 07:30Z (CST).
         let text = "date,loc_cat,longitude,latitude,district\n2019-11-03 01:30,street,-87.6277,41.7922,2\n";
         let r = read("c.csv", text.as_bytes(), UsSource::Chicago);
-        assert_eq!(r.records[0].occurred.instant().unwrap().to_string(), "2019-11-03T06:30:00Z");
+        assert_eq!(
+            r.records[0].occurred.instant().unwrap().to_string(),
+            "2019-11-03T06:30:00Z"
+        );
     }
 }
