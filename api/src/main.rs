@@ -3,6 +3,7 @@
 //! mapped to the contract's exit codes: 0 success, 2 invalid input (nothing written), 1 any
 //! other failure.
 
+mod analysis;
 mod commands;
 mod config;
 mod storage;
@@ -44,6 +45,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Print what is in the database: incidents by category and district, venues, training.
     Summary,
+    /// Score the grid: weighted counts, KDE, Gi* or prospective hotspots.
+    Hotspots(Box<commands::hotspots::HotspotArgs>),
     /// Measure performance (import throughput, memory, spatial index) and print figures.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
             Command::Import(cmd) => commands::import::run(&config, cmd),
             Command::Demo(args) => commands::demo::run(config, args),
             Command::Summary => commands::summary::run(&config),
+            Command::Hotspots(args) => commands::hotspots::run(&config, *args),
             Command::Bench(cmd) => commands::bench::run(&config, cmd),
         });
     match result {

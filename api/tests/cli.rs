@@ -321,3 +321,124 @@ fn a_killed_import_leaves_the_database_whole() {
         }
     }
 }
+
+#[test]
+fn hotspots_count_geojson_follows_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    // Incidents placed at BNG cell centres by hand: cell 10182_4423 is
+    // [509100, 509150) x [221150, 221200), centre (509125, 221175).
+    let csv = dir.path().join("force.csv");
+    std::fs::write(
+        &csv,
+        "id,occurred_at,easting,northing,category\n\
+         a,2024-03-01T23:30:00Z,509125,221175,public_order\n\
+         b,2024-03-02T00:30:00Z,509125,221175,public_order\n\
+         c,2024-03-02T22:00:00Z,509175,221175,public_order\n\
+         d,2024-03-04T12:00:00Z,509175,221175,public_order\n\
+         e,2024-03-02T22:00:00Z,509175,221175,burglary\n",
+    )
+    .unwrap();
+    assert!(
+        firefly(&db, &["import", "incidents", csv.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let out_path = dir.path().join("h.geojson");
+    let out = firefly(
+        &db,
+        &[
+            "hotspots",
+            "--method",
+            "count",
+            "--half-life",
+            "inf",
+            "--bbox",
+            "-0.42,51.87,-0.41,51.88",
+            "-o",
+            out_path.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let fc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    assert_eq!(fc["type"], "FeatureCollection");
+    let meta = &fc["firefly"];
+    assert_eq!(meta["method"], "count");
+    // d is on a Monday noon (outside weekend nights), e is a burglary (not NTE).
+    assert_eq!(meta["n_incidents"], 3);
+    assert_eq!(meta["n_untimed"], 0);
+    let features = fc["features"].as_array().unwrap();
+    assert_eq!(features.len(), 2, "zero-score cells are left out");
+    let top = &features[0]["properties"];
+    assert_eq!(
+        (top["id"].as_str(), top["col"].as_i64(), top["row"].as_i64()),
+        (Some("10182_4423"), Some(10182), Some(4423))
+    );
+    assert_eq!(
+        (top["x"].as_f64(), top["y"].as_f64()),
+        (Some(509125.0), Some(221175.0))
+    );
+    assert_eq!(top["count"], 2);
+    assert_eq!(top["rank"], 1);
+    // For count, score is the weight: two public-order offences at full recency.
+    assert_eq!(top["score"], top["weight"]);
+    let second = &features[1]["properties"];
+    assert_eq!(
+        (
+            second["id"].as_str(),
+            second["count"].as_i64(),
+            second["rank"].as_i64()
+        ),
+        (Some("10183_4423"), Some(1), Some(2))
+    );
+    assert!(
+        (top["weight"].as_f64().unwrap() - 2.0 * second["weight"].as_f64().unwrap()).abs() < 1e-9
+    );
+    // Polygons: WGS84, closed, counter-clockwise (positive shoelace area).
+    let ring = features[0]["geometry"]["coordinates"][0]
+        .as_array()
+        .unwrap();
+    assert_eq!(ring.len(), 5);
+    assert_eq!(ring[0], ring[4]);
+    let pts: Vec<(f64, f64)> = ring
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    let area2: f64 = pts
+        .windows(2)
+        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+        .sum();
+    assert!(area2 > 0.0, "counter-clockwise outer ring");
+    assert!(
+        pts.iter()
+            .all(|(lon, lat)| (-0.42..-0.41).contains(lon) && (51.87..51.88).contains(lat))
+    );
+
+    // CSV carries the same cells.
+    let out = firefly(
+        &db,
+        &[
+            "hotspots",
+            "--method",
+            "count",
+            "--bbox",
+            "-0.42,51.87,-0.41,51.88",
+            "--format",
+            "csv",
+        ],
+    );
+    let csv_text = text(&out.stdout);
+    let mut lines = csv_text.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("id,col,row,x,y,lon,lat,count,weight,score,rank,percentile")
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("10182_4423,10182,4423,509125.00,221175.00,")
+    );
+}

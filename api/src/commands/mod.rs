@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod hotspots;
 pub mod import;
 pub mod summary;
 

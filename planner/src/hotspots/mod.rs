@@ -311,6 +311,17 @@ pub fn method_scores(
     })
 }
 
+/// Whether a cell is listed without `all_cells`. For most methods: a non-zero score. Gi*'s
+/// z is almost never exactly zero (a cell with nothing near has a small negative z), so
+/// listing every cell would write the whole study area: a Gi* cell is listed when it is
+/// significant (hot or cold) or has more weight nearby than average (z > 0).
+fn listed(scores: &MethodScores, i: usize) -> bool {
+    match &scores.gistar {
+        Some(field) => field.z[i] > 0.0 || field.q[i] < 0.10,
+        None => scores.score[i] != 0.0,
+    }
+}
+
 /// Scores `points` on `grid` with `method`: weighs, scores, ranks, and lists the cells.
 pub fn score(
     method: Method,
@@ -327,7 +338,7 @@ pub fn score(
         .order
         .iter()
         .copied()
-        .filter(|&i| params.all_cells || scores.score[i] != 0.0)
+        .filter(|&i| params.all_cells || listed(&scores, i))
         .map(|i| {
             let (col, row) = grid.col_row(i);
             let (x, y) = grid.centre(i);
