@@ -7,6 +7,7 @@
 //! benchmarkable on its own.
 
 pub mod area;
+pub mod backtest;
 pub mod category;
 pub mod crs;
 pub mod harm;
@@ -18,6 +19,7 @@ pub mod premises;
 pub mod time;
 pub mod training;
 pub mod unit;
+pub mod venue_risk;
 pub mod window;
 
 pub use category::Category;

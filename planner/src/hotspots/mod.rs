@@ -47,6 +47,7 @@ pub mod gistar;
 pub mod grid;
 pub mod kde;
 pub mod normal;
+pub mod prior;
 pub mod profile;
 pub mod prospective;
 pub mod rank;
@@ -516,6 +517,11 @@ mod tests {
             .collect();
         hot.sort();
         assert_eq!(hot, vec!["10_10", "10_11", "10_9", "11_10", "9_10"]);
+        // Without --all-cells only those five are listed: the rest have z < 0 and q >= 0.10.
+        assert_eq!(s.cells.len(), 5);
+        p.all_cells = true;
+        let s = score(Method::GiStar, &grid, &pts, &p).unwrap();
+        assert_eq!(s.cells.len(), 400);
         assert_eq!(s.cells[5].rank, 6);
         // Listed by rank, then row, then column.
         assert!(
@@ -525,6 +531,7 @@ mod tests {
         );
         let centre = s.cells.iter().find(|c| c.id == "10_10").unwrap();
         assert_eq!(centre.count, 30);
+        p.all_cells = false;
         let c = score(Method::Count, &grid, &pts, &p).unwrap();
         assert_eq!(c.cells.len(), 1);
         assert_eq!(c.cells[0].weight, 30.0);
