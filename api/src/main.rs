@@ -47,6 +47,8 @@ enum Command {
     Summary,
     /// Score the grid: weighted counts, KDE, Gi* or prospective hotspots.
     Hotspots(Box<commands::hotspots::HotspotArgs>),
+    /// Honest evaluation: fit before --cut, test after it; hit rate and PAI per method.
+    Backtest(Box<commands::backtest::BacktestArgs>),
     /// Measure performance (import throughput, memory, spatial index) and print figures.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => commands::demo::run(config, args),
             Command::Summary => commands::summary::run(&config),
             Command::Hotspots(args) => commands::hotspots::run(&config, *args),
+            Command::Backtest(args) => commands::backtest::run(&config, *args),
             Command::Bench(cmd) => commands::bench::run(&config, cmd),
         });
     match result {

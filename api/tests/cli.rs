@@ -442,3 +442,108 @@ fn hotspots_count_geojson_follows_the_contract() {
             .starts_with("10182_4423,10182,4423,509125.00,221175.00,")
     );
 }
+
+#[test]
+fn backtest_json_follows_the_contract_on_police_uk_months() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let street = repo("data/police-uk/bedfordshire/street");
+    let files: Vec<String> = ["2023-11", "2023-12", "2024-01"]
+        .iter()
+        .map(|m| {
+            street
+                .join(format!("{m}-bedfordshire-street.csv"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["import", "incidents"];
+    args.extend(files.iter().map(String::as_str));
+    assert!(firefly(&db, &args).status.success());
+    // Without a study area the bounding box of all incidents is used; police.uk's few
+    // stray incidents far away make that too big, and firefly says so instead of guessing.
+    let out = firefly(
+        &db,
+        &["backtest", "--cut", "2024-01-01", "--train-days", "61"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("give a boundary or a bbox"),
+        "{}",
+        text(&out.stderr)
+    );
+    let boundary = repo("data/boundaries/bedfordshire_lad20.geojson");
+    let out = firefly(
+        &db,
+        &[
+            "backtest",
+            "--cut",
+            "2024-01-01",
+            "--train-days",
+            "61",
+            "--methods",
+            "count,naive",
+            "--coverage",
+            "1,5",
+            "--json",
+            "--boundary",
+            boundary.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["results"].as_array().unwrap();
+    // count, naive and the ceiling, at two coverage levels.
+    assert_eq!(rows.len(), 6);
+    for r in rows {
+        for key in [
+            "method",
+            "cut",
+            "coverage",
+            "hit_rate",
+            "pai",
+            "test_incidents",
+        ] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        assert_eq!(r["cut"], "2024-01-01");
+        // Located night-time-economy rows in the January file (Python csv count), inside
+        // the force boundary or outside it.
+        let outside = v["periods"][0]["test_outside_area"].as_i64().unwrap();
+        assert_eq!(r["test_incidents"].as_i64().unwrap() + outside, 2718);
+        assert!(outside < 100, "{outside}");
+        let (hit, pai) = (r["hit_rate"].as_f64().unwrap(), r["pai"].as_f64().unwrap());
+        assert!((0.0..=1.0).contains(&hit));
+        let share = r["coverage"].as_f64().unwrap() / 100.0;
+        assert!(
+            (pai - hit / share).abs() / pai < 0.01,
+            "PAI = hit rate / area share: {r}"
+        );
+    }
+    let ceiling_1 = rows
+        .iter()
+        .find(|r| r["method"] == "ceiling" && r["coverage"] == 1.0)
+        .unwrap();
+    assert_eq!(
+        ceiling_1["hit_rate"], 1.0,
+        "police.uk snap points: January fits in 1 % of the area"
+    );
+    assert!(v["params"].is_object());
+    // A cut that is not the first of a month is refused for month-only data.
+    let out = firefly(
+        &db,
+        &[
+            "backtest",
+            "--cut",
+            "2024-01-15",
+            "--boundary",
+            boundary.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("first day of a month"),
+        "{}",
+        text(&out.stderr)
+    );
+}

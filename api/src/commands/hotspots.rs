@@ -83,10 +83,10 @@ pub struct HotspotArgs {
     #[arg(long, default_value = "kde")]
     pub method: String,
     /// KDE bandwidth h in metres.
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, default_value_t = planner::hotspots::DEFAULT_BANDWIDTH_M)]
     pub bandwidth: f64,
     /// Gi* neighbourhood distance D in metres.
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, default_value_t = planner::hotspots::DEFAULT_DISTANCE_M)]
     pub distance: f64,
     /// Recency half-life in days.
     #[arg(long, default_value_t = planner::hotspots::DEFAULT_HALF_LIFE_DAYS)]

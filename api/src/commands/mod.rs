@@ -1,5 +1,6 @@
 //! One module per CLI command. Each returns a [`Failure`] that `main` maps to an exit code.
 
+pub mod backtest;
 pub mod bench;
 pub mod demo;
 pub mod hotspots;

@@ -284,7 +284,7 @@ mod tests {
                 .map(|q| {
                     let ts = q.occurred.instant().unwrap();
                     let age = (p.as_of.as_second() - ts.as_second()) as f64 / 86_400.0;
-                    harm.weight(q.category) * 0.5f64.powf(age / 365.0)
+                    harm.weight(q.category) * 0.5f64.powf(age / p.half_life_days)
                 })
                 .sum();
             assert_relative_eq!(t.weight[i], want, max_relative = 1e-12);
