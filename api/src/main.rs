@@ -47,6 +47,10 @@ enum Command {
     Summary,
     /// Score the grid: weighted counts, KDE, Gi* or prospective hotspots.
     Hotspots(Box<commands::hotspots::HotspotArgs>),
+    /// Licensed premises ranked by the harm of incidents within --radius, with training status.
+    Venues(Box<commands::venues::VenueArgs>),
+    /// Hour-of-week profile of the selected incidents (or the labelled prior).
+    Profile(Box<commands::venues::ProfileArgs>),
     /// Honest evaluation: fit before --cut, test after it; hit rate and PAI per method.
     Backtest(Box<commands::backtest::BacktestArgs>),
     /// Measure performance (import throughput, memory, spatial index) and print figures.
@@ -77,6 +81,8 @@ fn main() -> ExitCode {
             Command::Summary => commands::summary::run(&config),
             Command::Hotspots(args) => commands::hotspots::run(&config, *args),
             Command::Backtest(args) => commands::backtest::run(&config, *args),
+            Command::Venues(args) => commands::venues::run(&config, *args),
+            Command::Profile(args) => commands::venues::profile(&config, *args),
             Command::Bench(cmd) => commands::bench::run(&config, cmd),
         });
     match result {

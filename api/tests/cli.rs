@@ -547,3 +547,57 @@ fn backtest_json_follows_the_contract_on_police_uk_months() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn venues_rank_by_nearby_harm_and_profile_reads_local_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let pubs = repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson");
+    assert!(
+        firefly(&db, &["import", "premises", pubs.to_str().unwrap()])
+            .status
+            .success()
+    );
+    // Three incidents at Bar Citrus (-0.4685366, 52.1377304), one about 1 km north.
+    let csv = dir.path().join("force.csv");
+    std::fs::write(
+        &csv,
+        "id,occurred_at,lat,lon,category\n\
+         a,2024-07-06T23:30:00+01:00,52.1377304,-0.4685366,violence\n\
+         b,2024-07-06T23:45:00+01:00,52.1377304,-0.4685366,violence\n\
+         c,2024-07-13T23:10:00+01:00,52.1377304,-0.4685366,public_order\n\
+         d,2024-07-13T23:10:00+01:00,52.1467,-0.4685366,violence\n",
+    )
+    .unwrap();
+    assert!(
+        firefly(&db, &["import", "incidents", csv.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let bbox = "-0.50,52.12,-0.44,52.16";
+    let out = firefly(
+        &db,
+        &["venues", "--bbox", bbox, "--format", "json", "--top", "3"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n_incidents"], 4);
+    assert_eq!(v["n_attributed"], 3);
+    let top = &v["venues"][0];
+    assert_eq!(
+        (
+            top["name"].as_str(),
+            top["rank"].as_i64(),
+            top["count"].as_i64()
+        ),
+        (Some("Bar Citrus"), Some(1), Some(3))
+    );
+    assert_eq!(top["training_status"], "never_trained");
+    // Saturday 23:xx BST: hour of week 5 * 24 + 23 = 143 holds all four incidents.
+    let out = firefly(&db, &["profile", "--bbox", bbox]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("from 4 timed incidents"), "{stdout}");
+    let sat = stdout.lines().find(|l| l.starts_with("Sat")).unwrap();
+    let cells: Vec<&str> = sat.split_whitespace().collect();
+    assert_eq!(cells[24], "100.0", "{sat}");
+}

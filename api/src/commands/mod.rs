@@ -6,6 +6,7 @@ pub mod demo;
 pub mod hotspots;
 pub mod import;
 pub mod summary;
+pub mod venues;
 
 /// Why a command failed, deciding the exit code.
 #[derive(Debug)]
