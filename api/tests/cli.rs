@@ -129,10 +129,12 @@ fn several_files_are_one_transaction() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        !db.exists(),
-        "the good file must not land alone: nothing is written, not even the database"
+    assert_eq!(
+        count(&db, "incidents"),
+        0,
+        "the good file must not land alone"
     );
+    assert_eq!(count(&db, "imports"), 0);
 }
 
 #[test]

@@ -6,7 +6,6 @@
 
 use super::{Failure, thousands};
 use crate::config::Config;
-use crate::storage::{ImportMeta, Store};
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use planner::import::police_uk;
@@ -20,6 +19,17 @@ use std::time::Instant;
 pub enum BenchCommand {
     /// Import throughput (police.uk and 1M generated rows) and memory of 1M incidents.
     Import(BenchImportArgs),
+    /// KDE, Gi* and prospective scoring of 1M incidents on a 50 m grid over 40 x 40 km.
+    Scoring(BenchScoringArgs),
+}
+
+#[derive(Args)]
+pub struct BenchScoringArgs {
+    #[arg(long, default_value_t = 1_000_000)]
+    pub incidents: usize,
+    /// Timed runs per method (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
 }
 
 #[derive(Args)]
@@ -32,9 +42,10 @@ pub struct BenchImportArgs {
     pub data: Option<PathBuf>,
 }
 
-pub fn run(_config: &Config, cmd: BenchCommand) -> Result<(), Failure> {
+pub fn run(config: &Config, cmd: BenchCommand) -> Result<(), Failure> {
     match cmd {
-        BenchCommand::Import(args) => bench_import(args).map_err(Failure::Other),
+        BenchCommand::Import(args) => bench_import(config, args).map_err(Failure::Other),
+        BenchCommand::Scoring(args) => bench_scoring(args).map_err(Failure::Other),
     }
 }
 
@@ -47,38 +58,34 @@ pub fn resident_bytes() -> Option<u64> {
 
 struct Timing {
     rows: u64,
-    parse_s: f64,
-    store_s: f64,
+    total_s: f64,
 }
 
-fn import_files(files: &[(String, Vec<u8>)], db: &Path) -> anyhow::Result<Timing> {
+/// Runs the real `firefly import incidents` path (read, validate and store on two threads)
+/// into a fresh database and times it.
+fn import_files(paths: &[PathBuf], db: &Path, config: &Config) -> anyhow::Result<Timing> {
+    let mut config = config.clone();
+    config.db = db.to_path_buf();
     let t = Instant::now();
-    let mut records = Vec::new();
-    let mut rows = 0;
-    for (name, bytes) in files {
-        let r = police_uk::read(name, &bytes[..]);
-        if let Some(e) = r.errors.first() {
-            return Err(anyhow!("benchmark input is invalid: {e}"));
-        }
-        rows += r.rows;
-        records.extend(r.records);
-    }
-    let parse_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let mut store = Store::open(db)?;
-    let meta = ImportMeta {
-        files: files.iter().map(|f| f.0.clone()).collect(),
-        format: "police-uk".into(),
-        actor: "bench".into(),
-        skipped: 0,
-        rejected: 0,
-        rows_read: rows,
-    };
-    store.import_incidents(&records, &meta, |_| {})?;
+    let stored = super::import::incidents(
+        &config,
+        paths,
+        super::import::IncidentFormat::PoliceUk,
+        false,
+    )
+    .map_err(|e| match e {
+        Failure::Invalid(e) | Failure::Other(e) => e,
+    })?;
+    let total = t.elapsed().as_secs_f64();
+    let conn = rusqlite::Connection::open(db)?;
+    let rows: i64 = conn.query_row(
+        "SELECT rows_read FROM imports WHERE id = ?1",
+        [stored.import_id],
+        |r| r.get(0),
+    )?;
     Ok(Timing {
-        rows,
-        parse_s,
-        store_s: t.elapsed().as_secs_f64(),
+        rows: rows as u64,
+        total_s: total,
     })
 }
 
@@ -108,12 +115,10 @@ fn sqlite3_import(paths: &[PathBuf], db: &Path) -> Option<f64> {
 }
 
 fn print_comparison(label: &str, ours: &Timing, sqlite: Option<f64>) {
-    let total = ours.parse_s + ours.store_s;
+    let total = ours.total_s;
     println!(
-        "{label}: {} rows, parse+validate {:.3} s, store {:.3} s, total {:.3} s = {} rows/s",
+        "{label}: {} rows read, validated and stored in {:.3} s = {} rows/s",
         thousands(ours.rows),
-        ours.parse_s,
-        ours.store_s,
         total,
         thousands((ours.rows as f64 / total) as u64)
     );
@@ -166,7 +171,7 @@ pub fn generate_police_uk(rows: usize, seed: u64) -> String {
     s
 }
 
-fn bench_import(args: BenchImportArgs) -> anyhow::Result<()> {
+fn bench_import(config: &Config, args: BenchImportArgs) -> anyhow::Result<()> {
     let data = super::demo::data_dir(args.data)?;
     println!(
         "firefly bench import ({} cores available)",
@@ -183,21 +188,15 @@ fn bench_import(args: BenchImportArgs) -> anyhow::Result<()> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     paths.sort();
-    let files: Vec<(String, Vec<u8>)> = paths
-        .iter()
-        .map(|p| Ok((p.display().to_string(), std::fs::read(p)?)))
-        .collect::<std::io::Result<_>>()?;
-    let ours = import_files(&files, &dir.join("police.db"))?;
+    let ours = import_files(&paths, &dir.join("police.db"), config)?;
     let sqlite = sqlite3_import(&paths, &dir.join("police-sqlite3.db"));
     print_comparison("police.uk Bedfordshire, 12 months", &ours, sqlite);
 
     let generated = generate_police_uk(args.rows, 42);
     let gen_path = dir.join("generated.csv");
     std::fs::write(&gen_path, &generated)?;
-    let ours = import_files(
-        &[("generated.csv".into(), generated.into_bytes())],
-        &dir.join("gen.db"),
-    )?;
+    drop(generated);
+    let ours = import_files(std::slice::from_ref(&gen_path), &dir.join("gen.db"), config)?;
     let sqlite = sqlite3_import(&[gen_path], &dir.join("gen-sqlite3.db"));
     print_comparison(
         &format!("generated police.uk, {} rows", thousands(args.rows as u64)),
@@ -244,6 +243,98 @@ fn memory(n: usize) {
         mb(start, with_index),
     );
     std::hint::black_box((&points, &index));
+}
+
+/// Peak resident memory of this process so far (Linux `VmHWM`), in bytes.
+fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn bench_scoring(args: BenchScoringArgs) -> anyhow::Result<()> {
+    use planner::hotspots::grid::Grid;
+    use planner::hotspots::{Method, ScoringParams, ScoringPoint};
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (x0, y0) = (500_000.0, 200_000.0);
+    let centres: Vec<(f64, f64)> = (0..40)
+        .map(|_| {
+            (
+                x0 + rng.random_range(2_000.0..38_000.0),
+                y0 + rng.random_range(2_000.0..38_000.0),
+            )
+        })
+        .collect();
+    let as_of = jiff::Timestamp::from_second(1_735_689_600)?; // 2025-01-01
+    let points: Vec<ScoringPoint> = (0..args.incidents)
+        .map(|i| {
+            // 60 % around 40 town centres (within ~400 m), 40 % anywhere; times over a year.
+            let (x, y) = if i % 5 < 3 {
+                let (cx, cy) = centres[i % centres.len()];
+                (
+                    cx + rng.random_range(-400.0..400.0),
+                    cy + rng.random_range(-400.0..400.0),
+                )
+            } else {
+                (
+                    x0 + rng.random_range(0.0..40_000.0),
+                    y0 + rng.random_range(0.0..40_000.0),
+                )
+            };
+            let t = as_of.as_second() - rng.random_range(0..365 * 86_400);
+            ScoringPoint {
+                x,
+                y,
+                category: planner::Category::ViolenceAndSexual,
+                occurred: planner::OccurredAt::Exact(
+                    jiff::Timestamp::from_second(t).unwrap_or(as_of),
+                ),
+            }
+        })
+        .collect();
+    let grid = Grid::from_bbox(50.0, x0, y0, x0 + 40_000.0 - 1.0, y0 + 40_000.0 - 1.0)?;
+    let params = ScoringParams::new(as_of, planner::time::london());
+    println!(
+        "firefly bench scoring: {} incidents, {} cells of 50 m over 40 x 40 km, {} cores",
+        thousands(points.len() as u64),
+        thousands(grid.len() as u64),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    for method in [
+        Method::Count,
+        Method::Kde,
+        Method::GiStar,
+        Method::Prospective,
+    ] {
+        let mut times = Vec::new();
+        let mut cells = 0;
+        for _ in 0..args.runs.max(1) {
+            let t = Instant::now();
+            let scored = planner::hotspots::score(method, &grid, &points, &params)
+                .map_err(|e| anyhow!("{e}"))?;
+            times.push(t.elapsed().as_secs_f64());
+            cells = scored.cells.len();
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "  {:<12} median {:>7.0} ms (min {:.0}, max {:.0}) end to end: weigh, score, rank, list {} cells",
+            method.as_str(),
+            times[times.len() / 2] * 1e3,
+            times[0] * 1e3,
+            times[times.len() - 1] * 1e3,
+            thousands(cells as u64)
+        );
+    }
+    if let Some(peak) = peak_resident_bytes() {
+        println!(
+            "  peak resident memory of the whole run: {:.0} MB (target under 500 MB)",
+            peak as f64 / 1e6
+        );
+    }
+    Ok(())
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {

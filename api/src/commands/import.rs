@@ -287,6 +287,12 @@ fn open_store(config: &Config) -> Result<Store, Failure> {
     Store::open(&config.db).map_err(|e| Failure::Other(e.into()))
 }
 
+/// Records per chunk handed from the validating thread to the storing one.
+const CHUNK: usize = 20_000;
+
+/// Validates and stores incident files. Storing runs on a second thread while the files are
+/// still being read and validated, inside one transaction that is rolled back if any row
+/// turns out invalid (without `--skip-invalid`): the database sees all of it or none.
 pub fn incidents(
     config: &Config,
     files: &[PathBuf],
@@ -294,28 +300,58 @@ pub fn incidents(
     skip_invalid: bool,
 ) -> Result<Stored, Failure> {
     let started = Instant::now();
-    let mut batch = Batch::new();
-    for path in files {
-        let name = display_name(path);
-        let bytes = read_file(path).map_err(Failure::Invalid)?;
-        let (import, used) = read_incidents(&name, path, &bytes, format, config);
-        batch.add(name, used, import);
-    }
-    batch.check("incidents", skip_invalid)?;
+    // Read every file first: a missing or unreadable file is invalid input.
+    let inputs: Vec<(PathBuf, Vec<u8>)> = files
+        .iter()
+        .map(|p| read_file(p).map(|bytes| (p.clone(), bytes)))
+        .collect::<anyhow::Result<_>>()
+        .map_err(Failure::Invalid)?;
     let mut store = open_store(config)?;
-    let bar = progress_bar(
-        if batch.records.len() > 200_000 {
-            8 << 20
-        } else {
-            0
-        },
-        "storing",
-    );
-    bar.set_length(batch.records.len() as u64);
-    let stored = store.import_incidents(&batch.records, &batch.meta(actor()), |n| {
-        bar.set_position(n)
-    })?;
-    bar.finish_and_clear();
+    let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel::<Vec<planner::Incident>>(4);
+    let (decision_tx, decision_rx) = std::sync::mpsc::channel::<Option<ImportMeta>>();
+    let mut batch: Batch<planner::Incident> = Batch::new();
+    let outcome = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || {
+            store.import_incidents_stream(chunks_rx, || decision_rx.recv().ok().flatten(), |_| {})
+        });
+        let mut buffer = Vec::with_capacity(CHUNK);
+        let send = |incident: planner::Incident, buffer: &mut Vec<planner::Incident>| {
+            buffer.push(incident);
+            if buffer.len() >= CHUNK {
+                // A send error means the writer failed; its error is reported below.
+                let _ = chunks_tx.send(std::mem::take(buffer));
+            }
+        };
+        for (path, bytes) in &inputs {
+            let name = display_name(path);
+            let streamable = matches!(format, IncidentFormat::PoliceUk | IncidentFormat::Auto)
+                && !is_json(path)
+                && police_uk::recognises(&headers_of(bytes));
+            let (import, used) = if streamable {
+                (
+                    police_uk::read_each(&name, &bytes[..], |_, i| send(i, &mut buffer)),
+                    "police-uk",
+                )
+            } else {
+                let (mut import, used) = read_incidents(&name, path, bytes, format, config);
+                for i in std::mem::take(&mut import.records) {
+                    send(i, &mut buffer);
+                }
+                (import, used)
+            };
+            batch.add(name, used, import);
+        }
+        if !buffer.is_empty() {
+            let _ = chunks_tx.send(std::mem::take(&mut buffer));
+        }
+        drop(chunks_tx);
+        let accept = batch.errors.is_empty() || skip_invalid;
+        let _ = decision_tx.send(accept.then(|| batch.meta(actor())));
+        writer.join()
+    });
+    let stored = outcome.map_err(|_| Failure::Other(anyhow!("the storing thread panicked")))??;
+    batch.check("incidents", skip_invalid)?;
+    let stored = stored.ok_or_else(|| Failure::Other(anyhow!("the import was rolled back")))?;
     batch.report("incidents", &stored, started);
     Ok(stored)
 }

@@ -128,15 +128,43 @@ impl Store {
     /// Stores incidents in one transaction. Rows whose `source_id` is already stored are
     /// left as they are (re-importing a file adds nothing). `progress` is called with the
     /// number of records processed so far.
+    #[cfg(test)]
     pub fn import_incidents(
         &mut self,
         incidents: &[Incident],
         meta: &ImportMeta,
-        mut progress: impl FnMut(u64),
+        progress: impl FnMut(u64),
     ) -> Result<Stored> {
+        let stored = self.import_incidents_stream(
+            std::iter::once(incidents.to_vec()),
+            || Some(meta.clone()),
+            progress,
+        )?;
+        // `finish` always commits here.
+        stored.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
+    }
+
+    /// Stores incidents arriving in chunks, in one transaction, so that storing can run
+    /// while the rest of the input is still being validated. After the last chunk,
+    /// `finish` decides: `Some(meta)` commits and logs the import with `meta`; `None` rolls
+    /// everything back (an invalid row was found) and returns `Ok(None)`.
+    pub fn import_incidents_stream(
+        &mut self,
+        chunks: impl IntoIterator<Item = Vec<Incident>>,
+        finish: impl FnOnce() -> Option<ImportMeta>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Option<Stored>> {
         let tx = self.conn.transaction()?;
-        let import_id = Store::begin_import(&tx, "incidents", meta)?;
-        let mut added = 0u64;
+        let placeholder = ImportMeta {
+            files: vec![],
+            format: String::new(),
+            actor: String::new(),
+            skipped: 0,
+            rejected: 0,
+            rows_read: 0,
+        };
+        let import_id = Store::begin_import(&tx, "incidents", &placeholder)?;
+        let (mut added, mut seen) = (0u64, 0u64);
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO incidents (source_id, source, occurred_utc, occurred_month, lon, lat,
@@ -144,39 +172,57 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (source_id) DO NOTHING",
             )?;
-            for (n, i) in incidents.iter().enumerate() {
-                let (utc, month) = match i.occurred {
-                    OccurredAt::Exact(t) => (Some(t.to_string()), None),
-                    OccurredAt::Month(m) => (None, Some(m.to_string())),
-                };
-                added += insert.execute(params![
-                    i.source_id,
-                    i.source,
-                    utc,
-                    month,
-                    i.lon,
-                    i.lat,
-                    i.category.as_str(),
-                    i.category_raw,
-                    i.location,
-                    i.area_code,
-                    i.area_name,
-                    import_id
-                ])? as u64;
-                if n % 10_000 == 9_999 {
-                    progress(n as u64 + 1);
+            for chunk in chunks {
+                for i in &chunk {
+                    let (utc, month) = match i.occurred {
+                        OccurredAt::Exact(t) => (Some(t.to_string()), None),
+                        OccurredAt::Month(m) => (None, Some(m.to_string())),
+                    };
+                    added += insert.execute(params![
+                        i.source_id,
+                        i.source,
+                        utc,
+                        month,
+                        i.lon,
+                        i.lat,
+                        i.category.as_str(),
+                        i.category_raw,
+                        i.location,
+                        i.area_code,
+                        i.area_name,
+                        import_id
+                    ])? as u64;
                 }
+                seen += chunk.len() as u64;
+                progress(seen);
             }
         }
-        let present = incidents.len() as u64 - added;
-        Store::finish_import(&tx, import_id, added, present)?;
+        let Some(meta) = finish() else {
+            return Ok(None); // dropping `tx` rolls back
+        };
+        let files = serde_json::to_string(&meta.files).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "UPDATE imports SET files = ?2, format = ?3, actor = ?4, rows_read = ?5, skipped = ?6,
+                                rejected = ?7, added = ?8, already_present = ?9
+             WHERE id = ?1",
+            params![
+                import_id,
+                files,
+                meta.format,
+                meta.actor,
+                meta.rows_read as i64,
+                meta.skipped as i64,
+                meta.rejected as i64,
+                added as i64,
+                (seen - added) as i64
+            ],
+        )?;
         tx.commit()?;
-        progress(incidents.len() as u64);
-        Ok(Stored {
+        Ok(Some(Stored {
             import_id,
             added,
-            already_present: present,
-        })
+            already_present: seen - added,
+        }))
     }
 
     /// Stores premises in one transaction. Premises already stored (same `source_id`) are

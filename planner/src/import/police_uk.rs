@@ -41,6 +41,22 @@ pub fn recognises(headers: &[String]) -> bool {
 
 /// Reads one police.uk street-level file.
 pub fn read(file: &str, input: impl Read) -> Import<Incident> {
+    let mut good = Vec::new();
+    let mut out = read_each(file, input, |line, incident| good.push((line, incident)));
+    for (line, incident) in good {
+        out.accept(line, incident);
+    }
+    out
+}
+
+/// Like [`read`], but hands each good record to `sink` as soon as it is read (with its
+/// line), so a caller can store while the rest of a large file is still being validated.
+/// The returned `Import` has the errors, skips and row count, and no records.
+pub fn read_each(
+    file: &str,
+    input: impl Read,
+    mut sink: impl FnMut(u64, Incident),
+) -> Import<Incident> {
     let mut out = Import::default();
     let rows = match CsvRows::new(file, input, b',') {
         Ok(r) => r,
@@ -64,7 +80,7 @@ pub fn read(file: &str, input: impl Read) -> Import<Incident> {
             }
         };
         match parse_row(&row, &mut ids) {
-            Ok(Some(i)) => out.accept(row.line, i),
+            Ok(Some(i)) => sink(row.line, i),
             Ok(None) => out.skip(SKIP_NO_LOCATION),
             Err(e) => out.errors.push(e),
         }
