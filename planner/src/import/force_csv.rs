@@ -13,7 +13,8 @@
 //! | `area_code`, `area_name` | no | small-area code and name |
 
 use super::{
-    CoordError, CsvRows, Import, Row, RowError, check_lonlat, non_empty, parse_lonlat, parse_number,
+    CoordError, Import, Parsed, Row, RowError, check_lonlat, non_empty, open_csv, parse_lonlat,
+    parse_number, parse_rows,
 };
 use crate::category::Category;
 use crate::crs::Crs;
@@ -27,13 +28,9 @@ pub const SOURCE: &str = "force-csv";
 
 /// Reads a force CSV, interpreting offset-less times in `tz`.
 pub fn read(file: &str, input: impl Read, tz: &TimeZone) -> Import<Incident> {
-    let mut out = Import::default();
-    let rows = match CsvRows::new(file, input, b',') {
-        Ok(r) => r,
-        Err(e) => {
-            out.errors.push(e);
-            return out;
-        }
+    let rows = match open_csv(file, input, &["id", "occurred_at", "category"]) {
+        Ok(rows) => rows,
+        Err(out) => return out,
     };
     let lat_col = ["lat", "latitude"].into_iter().find(|c| rows.has_column(c));
     let lon_col = ["lon", "longitude", "lng"]
@@ -45,6 +42,7 @@ pub fn read(file: &str, input: impl Read, tz: &TimeZone) -> Import<Incident> {
             Coords::Bng(Box::new(Crs::bng()))
         }
         _ => {
+            let mut out = Import::default();
             out.errors.push(RowError {
                 file: file.to_string(),
                 line: 1,
@@ -57,33 +55,15 @@ pub fn read(file: &str, input: impl Read, tz: &TimeZone) -> Import<Incident> {
             return out;
         }
     };
-    if let Err(e) = rows.require(&["id", "occurred_at", "category"]) {
-        out.errors.push(e);
-        return out;
-    }
     let mut first_line: HashMap<String, u64> = HashMap::new();
-    for row in rows {
-        out.rows += 1;
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                out.errors.push(e);
-                continue;
-            }
-        };
-        let result = parse_row(&row, &coords, tz).and_then(|incident| {
-            if let Some(first) = first_line.get(&incident.source_id) {
-                return Err(row.error("id", format!("duplicate id (first at line {first})")));
-            }
-            first_line.insert(incident.source_id.clone(), row.line);
-            Ok(incident)
-        });
-        match result {
-            Ok(i) => out.accept(row.line, i),
-            Err(e) => out.errors.push(e),
+    parse_rows(rows, |row| {
+        let incident = parse_row(row, &coords, tz)?;
+        if let Some(first) = first_line.get(&incident.source_id) {
+            return Err(row.error("id", format!("duplicate id (first at line {first})")));
         }
-    }
-    out
+        first_line.insert(incident.source_id.clone(), row.line);
+        Ok(Parsed::Record(incident))
+    })
 }
 
 enum Coords {

@@ -100,6 +100,63 @@ impl<T> Import<T> {
     }
 }
 
+/// What a row became when it was not an error.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed<T> {
+    Record(T),
+    /// A row the source documents as unusable, with the reason counted in `skipped`.
+    Skip(String),
+}
+
+/// Opens a CSV and checks its header for `required` columns; on failure, the `Import` to
+/// return (holding the one header error).
+pub fn open_csv<R: std::io::Read, T>(
+    file: &str,
+    input: R,
+    required: &[&str],
+) -> Result<CsvRows<R>, Import<T>> {
+    let header_error = |e: RowError| {
+        let mut out = Import::default();
+        out.errors.push(e);
+        out
+    };
+    let rows = CsvRows::new(file, input, b',').map_err(header_error)?;
+    rows.require(required).map_err(header_error)?;
+    Ok(rows)
+}
+
+/// Runs `parse` on every row, counting rows, skips and errors, and hands each record to
+/// `sink` with its line. The returned `Import` holds no records (see [`parse_rows`]).
+pub fn each_row<R: std::io::Read, T>(
+    rows: CsvRows<R>,
+    mut parse: impl FnMut(&Row) -> Result<Parsed<T>, RowError>,
+    mut sink: impl FnMut(u64, T),
+) -> Import<T> {
+    let mut out = Import::default();
+    for row in rows {
+        out.rows += 1;
+        match row.and_then(|row| parse(&row).map(|p| (row.line, p))) {
+            Ok((line, Parsed::Record(record))) => sink(line, record),
+            Ok((_, Parsed::Skip(reason))) => out.skip(&reason),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    out
+}
+
+/// Like [`each_row`], keeping the records in the returned `Import`.
+pub fn parse_rows<R: std::io::Read, T>(
+    rows: CsvRows<R>,
+    parse: impl FnMut(&Row) -> Result<Parsed<T>, RowError>,
+) -> Import<T> {
+    let mut good = Vec::new();
+    let mut out = each_row(rows, parse, |line, record| good.push((line, record)));
+    for (line, record) in good {
+        out.accept(line, record);
+    }
+    out
+}
+
 /// Makes stable ids for rows that carry none (police.uk ASB rows, Chicago, Houston).
 ///
 /// Identical rows are distinct incidents: police.uk publishes many identical ASB rows

@@ -5,7 +5,9 @@
 //! location") are skipped and counted; anti-social-behaviour rows have no Crime ID, so they
 //! get a content-and-ordinal id (see [`ContentIds`]).
 
-use super::{ContentIds, CsvRows, Import, RowError, non_empty, parse_lonlat};
+use super::{
+    ContentIds, Import, Parsed, RowError, each_row, non_empty, open_csv, parse_lonlat, parse_rows,
+};
 use crate::category::Category;
 use crate::incident::Incident;
 use crate::time::{OccurredAt, YearMonth};
@@ -41,12 +43,13 @@ pub fn recognises(headers: &[String]) -> bool {
 
 /// Reads one police.uk street-level file.
 pub fn read(file: &str, input: impl Read) -> Import<Incident> {
-    let mut good = Vec::new();
-    let mut out = read_each(file, input, |line, incident| good.push((line, incident)));
-    for (line, incident) in good {
-        out.accept(line, incident);
+    match open_csv(file, input, &REQUIRED) {
+        Ok(rows) => {
+            let mut ids = ContentIds::new();
+            parse_rows(rows, |row| parse_row(row, &mut ids))
+        }
+        Err(out) => out,
     }
-    out
 }
 
 /// Like [`read`], but hands each good record to `sink` as soon as it is read (with its
@@ -55,46 +58,26 @@ pub fn read(file: &str, input: impl Read) -> Import<Incident> {
 pub fn read_each(
     file: &str,
     input: impl Read,
-    mut sink: impl FnMut(u64, Incident),
+    sink: impl FnMut(u64, Incident),
 ) -> Import<Incident> {
-    let mut out = Import::default();
-    let rows = match CsvRows::new(file, input, b',') {
-        Ok(r) => r,
-        Err(e) => {
-            out.errors.push(e);
-            return out;
+    match open_csv(file, input, &REQUIRED) {
+        Ok(rows) => {
+            let mut ids = ContentIds::new();
+            each_row(rows, |row| parse_row(row, &mut ids), sink)
         }
-    };
-    if let Err(e) = rows.require(&["Crime ID", "Month", "Longitude", "Latitude", "Crime type"]) {
-        out.errors.push(e);
-        return out;
+        Err(out) => out,
     }
-    let mut ids = ContentIds::new();
-    for row in rows {
-        out.rows += 1;
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                out.errors.push(e);
-                continue;
-            }
-        };
-        match parse_row(&row, &mut ids) {
-            Ok(Some(i)) => sink(row.line, i),
-            Ok(None) => out.skip(SKIP_NO_LOCATION),
-            Err(e) => out.errors.push(e),
-        }
-    }
-    out
 }
 
-fn parse_row(row: &super::Row, ids: &mut ContentIds) -> Result<Option<Incident>, RowError> {
+const REQUIRED: [&str; 5] = ["Crime ID", "Month", "Longitude", "Latitude", "Crime type"];
+
+fn parse_row(row: &super::Row, ids: &mut ContentIds) -> Result<Parsed<Incident>, RowError> {
     let month_text = row.required("Month")?;
     let month = YearMonth::parse(month_text).map_err(|e| row.error("Month", e.to_string()))?;
     let lon = row.get("Longitude")?;
     let lat = row.get("Latitude")?;
     if lon.trim().is_empty() && lat.trim().is_empty() {
-        return Ok(None);
+        return Ok(Parsed::Skip(SKIP_NO_LOCATION.to_string()));
     }
     let (lon_v, lat_v) = parse_lonlat(lon, lat).map_err(|e| {
         let field = if e.field == "latitude" {
@@ -132,7 +115,7 @@ fn parse_row(row: &super::Row, ids: &mut ContentIds) -> Result<Option<Incident>,
     } else {
         format!("police-uk:{crime_id}")
     };
-    Ok(Some(Incident {
+    Ok(Parsed::Record(Incident {
         source_id,
         source: SOURCE.to_string(),
         occurred: OccurredAt::Month(month),

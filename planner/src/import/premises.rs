@@ -36,7 +36,9 @@
 //! * **Opening hours.** [`closing_times`] reads the common subset of OSM `opening_hours`;
 //!   anything else leaves the closing times unknown, never an error.
 
-use super::{CsvRows, Import, Row, RowError, check_lonlat, non_empty, parse_lonlat};
+use super::{
+    Import, Parsed, Row, RowError, check_lonlat, non_empty, open_csv, parse_lonlat, parse_rows,
+};
 use crate::premises::{ClosingTimes, Premises, PremisesKind};
 use jiff::civil::Time;
 use serde::Deserialize;
@@ -378,34 +380,17 @@ fn is_lad_name_key(key: &str) -> bool {
 /// `name,normalized_name,osm_node_id,latitude,longitude,lad20nm`. Every row is an OSM node
 /// tagged `amenity=pub`, so ids are `osm:node/<osm_node_id>` and kinds are pubs.
 pub fn read_osm_csv(file: &str, input: impl Read) -> Import<Premises> {
-    let mut out = Import::default();
-    let rows = match CsvRows::new(file, input, b',') {
-        Ok(r) => r,
-        Err(e) => {
-            out.errors.push(e);
-            return out;
+    match open_csv(
+        file,
+        input,
+        &["name", "osm_node_id", "latitude", "longitude"],
+    ) {
+        Ok(rows) => {
+            let mut seen: HashMap<String, u64> = HashMap::new();
+            parse_rows(rows, |row| osm_csv_row(row, &mut seen).map(Parsed::Record))
         }
-    };
-    if let Err(e) = rows.require(&["name", "osm_node_id", "latitude", "longitude"]) {
-        out.errors.push(e);
-        return out;
+        Err(out) => out,
     }
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for row in rows {
-        out.rows += 1;
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                out.errors.push(e);
-                continue;
-            }
-        };
-        match osm_csv_row(&row, &mut seen) {
-            Ok(p) => out.accept(row.line, p),
-            Err(e) => out.errors.push(e),
-        }
-    }
-    out
 }
 
 fn osm_csv_row(row: &Row, seen: &mut HashMap<String, u64>) -> Result<Premises, RowError> {
@@ -526,14 +511,11 @@ impl Register {
 /// assert_eq!(import.skipped["licence surrendered"], 1);
 /// ```
 pub fn read_council_register(file: &str, input: impl Read) -> Import<Premises> {
-    let mut out = Import::default();
-    let rows = match CsvRows::new(file, input, b',') {
-        Ok(r) => r,
-        Err(e) => {
-            out.errors.push(e);
-            return out;
-        }
+    let rows = match open_csv(file, input, &[]) {
+        Ok(rows) => rows,
+        Err(out) => return out,
     };
+    let mut out = Import::default();
     let header_error = |reason: String| RowError {
         file: file.to_string(),
         line: 1,
@@ -564,28 +546,7 @@ pub fn read_council_register(file: &str, input: impl Read) -> Import<Premises> {
     let prefix = format!("register:{}:", register.council().to_ascii_lowercase());
     // source_id -> (line, lon, lat) of the row kept.
     let mut seen: HashMap<String, (u64, f64, f64)> = HashMap::new();
-    for row in rows {
-        out.rows += 1;
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                out.errors.push(e);
-                continue;
-            }
-        };
-        match register_row(&row, register, &prefix, &mut seen) {
-            Ok(Outcome::Keep(p)) => out.accept(row.line, *p),
-            Ok(Outcome::Skip(reason)) => out.skip(&reason),
-            Err(e) => out.errors.push(e),
-        }
-    }
-    out
-}
-
-/// What becomes of one register row that is not an error.
-enum Outcome {
-    Keep(Box<Premises>),
-    Skip(String),
+    parse_rows(rows, |row| register_row(row, register, &prefix, &mut seen))
 }
 
 fn register_row(
@@ -593,7 +554,7 @@ fn register_row(
     register: Register,
     prefix: &str,
     seen: &mut HashMap<String, (u64, f64, f64)>,
-) -> Result<Outcome, RowError> {
+) -> Result<Parsed<Premises>, RowError> {
     let (ref_col, name_col, addr_col) = match register {
         Register::Arun => ("Licence Number", "Trading Name", "Dtf Location"),
         Register::Worthing => ("Reference", "Trader Name", "Address"),
@@ -605,7 +566,7 @@ fn register_row(
         match status.to_ascii_lowercase().as_str() {
             "granted" | "current" | "active" | "issued" | "suspended" => {}
             s @ ("surrendered" | "lapsed" | "revoked" | "expired") => {
-                return Ok(Outcome::Skip(format!("licence {s}")));
+                return Ok(Parsed::Skip(format!("licence {s}")));
             }
             _ => {
                 return Err(row.error(
@@ -621,7 +582,7 @@ fn register_row(
     let lon_text = row.get("longitude")?;
     let lat_text = row.get("latitude")?;
     if non_empty(lon_text).is_none() && non_empty(lat_text).is_none() {
-        return Ok(Outcome::Skip("no coordinates (not geocoded)".into()));
+        return Ok(Parsed::Skip("no coordinates (not geocoded)".into()));
     }
     let (lon, lat) = parse_lonlat(lon_text, lat_text).map_err(|e| row.error(e.field, e.reason))?;
     let address = non_empty(row.get(addr_col)?).map(|a| a.trim_end_matches('.').trim().to_string());
@@ -655,12 +616,12 @@ fn register_row(
                 ),
             ));
         }
-        return Ok(Outcome::Skip(
+        return Ok(Parsed::Skip(
             "licence listed again (same licence number and place)".into(),
         ));
     }
     seen.insert(source_id.clone(), (row.line, lon, lat));
-    Ok(Outcome::Keep(Box::new(Premises {
+    Ok(Parsed::Record(Premises {
         source_id,
         name,
         address,
@@ -672,7 +633,7 @@ fn register_row(
         closing: ClosingTimes::default(),
         safe_space: false,
         district: Some(register.council().to_string()),
-    })))
+    }))
 }
 
 /// `THE SHIP INN, Aldwick Street, …` -> `THE SHIP INN`; `12 Queensway, …` -> None.

@@ -10,7 +10,7 @@
 //!   Never US order. A date after `today` is an error, when `today` is given.
 //! * `staff_trained`: a whole number, 0 or more.
 
-use super::{CsvRows, Import, Row, RowError, non_empty};
+use super::{Import, Parsed, Row, RowError, non_empty, open_csv, parse_rows};
 use crate::training::TrainingRecord;
 use jiff::civil::Date;
 use std::io::Read;
@@ -28,33 +28,14 @@ use std::io::Read;
 /// assert_eq!(import.records[0].date, date(2025, 3, 14));
 /// ```
 pub fn read_training(file: &str, input: impl Read, today: Option<Date>) -> Import<TrainingRecord> {
-    let mut out = Import::default();
-    let rows = match CsvRows::new(file, input, b',') {
-        Ok(r) => r,
-        Err(e) => {
-            out.errors.push(e);
-            return out;
-        }
-    };
-    if let Err(e) = rows.require(&["premises_id", "date", "course", "staff_trained"]) {
-        out.errors.push(e);
-        return out;
+    match open_csv(
+        file,
+        input,
+        &["premises_id", "date", "course", "staff_trained"],
+    ) {
+        Ok(rows) => parse_rows(rows, |row| training_row(row, today).map(Parsed::Record)),
+        Err(out) => out,
     }
-    for row in rows {
-        out.rows += 1;
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                out.errors.push(e);
-                continue;
-            }
-        };
-        match training_row(&row, today) {
-            Ok(r) => out.accept(row.line, r),
-            Err(e) => out.errors.push(e),
-        }
-    }
-    out
 }
 
 fn training_row(row: &Row, today: Option<Date>) -> Result<TrainingRecord, RowError> {

@@ -15,7 +15,7 @@
 //! * `break_minutes`: whole minutes, 45 when empty; shorter than the shift.
 //! * `skills`: separated by `;`, e.g. `first-aid;licensing`.
 
-use super::{CsvRows, Import, Row, RowError, non_empty, parse_lonlat};
+use super::{Import, Parsed, Row, RowError, non_empty, open_csv, parse_lonlat, parse_rows};
 use crate::unit::Unit;
 use jiff::civil::Time;
 use std::collections::HashMap;
@@ -36,41 +36,21 @@ pub const DEFAULT_BREAK_MINUTES: u32 = 45;
 /// assert_eq!(import.records[0].skills, ["first-aid", "licensing"]);
 /// ```
 pub fn read_units(file: &str, input: impl Read) -> Import<Unit> {
-    let mut out = Import::default();
-    let rows = match CsvRows::new(file, input, b',') {
-        Ok(r) => r,
-        Err(e) => {
-            out.errors.push(e);
-            return out;
-        }
-    };
-    if let Err(e) = rows.require(&[
+    let required = [
         "callsign",
         "size",
         "shift_start",
         "shift_end",
         "start_lon",
         "start_lat",
-    ]) {
-        out.errors.push(e);
-        return out;
-    }
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for row in rows {
-        out.rows += 1;
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                out.errors.push(e);
-                continue;
-            }
-        };
-        match unit_row(&row, &mut seen) {
-            Ok(u) => out.accept(row.line, u),
-            Err(e) => out.errors.push(e),
+    ];
+    match open_csv(file, input, &required) {
+        Ok(rows) => {
+            let mut seen: HashMap<String, u64> = HashMap::new();
+            parse_rows(rows, |row| unit_row(row, &mut seen).map(Parsed::Record))
         }
+        Err(out) => out,
     }
-    out
 }
 
 fn unit_row(row: &Row, seen: &mut HashMap<String, u64>) -> Result<Unit, RowError> {

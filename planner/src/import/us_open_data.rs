@@ -11,7 +11,9 @@
 //! cannot be resolved; it is read as the earlier instant, and a time in the skipped hour is
 //! moved forward (the "compatible" rule RFC 5545 and Temporal use).
 
-use super::{ContentIds, CsvRows, Import, Row, RowError, non_empty, parse_lonlat};
+use super::{
+    ContentIds, Import, Parsed, Row, RowError, non_empty, open_csv, parse_lonlat, parse_rows,
+};
 use crate::category::Category;
 use crate::incident::Incident;
 use crate::time::{DstPolicy, OccurredAt, local_to_instant, parse_civil};
@@ -72,36 +74,14 @@ pub const SKIP_NO_COORDINATES: &str = "no coordinates (not geocoded at the sourc
 
 /// Reads one of the US sets; `source` is normally found with [`UsSource::recognise`].
 pub fn read(file: &str, input: impl Read, source: UsSource) -> Import<Incident> {
-    let mut out = Import::default();
-    let rows = match CsvRows::new(file, input, b',') {
-        Ok(r) => r,
-        Err(e) => {
-            out.errors.push(e);
-            return out;
+    match open_csv(file, input, source.required()) {
+        Ok(rows) => {
+            let tz = TimeZone::get(source.zone()).unwrap_or(TimeZone::UTC);
+            let mut ids = ContentIds::new();
+            parse_rows(rows, |row| parse_row(row, source, &tz, &mut ids))
         }
-    };
-    if let Err(e) = rows.require(source.required()) {
-        out.errors.push(e);
-        return out;
+        Err(out) => out,
     }
-    let tz = TimeZone::get(source.zone()).unwrap_or(TimeZone::UTC);
-    let mut ids = ContentIds::new();
-    for row in rows {
-        out.rows += 1;
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                out.errors.push(e);
-                continue;
-            }
-        };
-        match parse_row(&row, source, &tz, &mut ids) {
-            Ok(Some(i)) => out.accept(row.line, i),
-            Ok(None) => out.skip(SKIP_NO_COORDINATES),
-            Err(e) => out.errors.push(e),
-        }
-    }
-    out
 }
 
 fn wall_clock(row: &Row, field: &str, tz: &TimeZone) -> Result<OccurredAt, RowError> {
@@ -124,7 +104,7 @@ fn parse_row(
     source: UsSource,
     tz: &TimeZone,
     ids: &mut ContentIds,
-) -> Result<Option<Incident>, RowError> {
+) -> Result<Parsed<Incident>, RowError> {
     let (lon_f, lat_f) = match source {
         UsSource::Houston => ("lon", "lat"),
         _ => ("longitude", "latitude"),
@@ -132,7 +112,7 @@ fn parse_row(
     let lon_t = row.get(lon_f)?;
     let lat_t = row.get(lat_f)?;
     if lon_t.trim().is_empty() && lat_t.trim().is_empty() {
-        return Ok(None);
+        return Ok(Parsed::Skip(SKIP_NO_COORDINATES.to_string()));
     }
     let (lon, lat) = parse_lonlat(lon_t, lat_t)
         .map_err(|e| row.error(if e.field == "latitude" { lat_f } else { lon_f }, e.reason))?;
@@ -188,7 +168,7 @@ fn parse_row(
             )
         }
     };
-    Ok(Some(Incident {
+    Ok(Parsed::Record(Incident {
         source_id,
         source: source.name().to_string(),
         occurred,
