@@ -3,7 +3,7 @@
 //! baseline, as a table or as the contract's JSON.
 
 use super::Failure;
-use super::hotspots::FilterArgs;
+use super::hotspots::{FilterArgs, MethodArgs};
 use crate::analysis;
 use crate::config::Config;
 use crate::storage::Store;
@@ -34,15 +34,8 @@ pub struct BacktestArgs {
     /// Coverage levels, percent of the study area.
     #[arg(long, default_value = "0.5,1,2,5")]
     pub coverage: String,
-    /// KDE bandwidth h in metres.
-    #[arg(long, default_value_t = planner::hotspots::DEFAULT_BANDWIDTH_M)]
-    pub bandwidth: f64,
-    /// Gi* neighbourhood distance D in metres.
-    #[arg(long, default_value_t = planner::hotspots::DEFAULT_DISTANCE_M)]
-    pub distance: f64,
-    /// Recency half-life in days.
-    #[arg(long, default_value_t = planner::hotspots::DEFAULT_HALF_LIFE_DAYS)]
-    pub half_life: f64,
+    #[command(flatten)]
+    pub method_params: MethodArgs,
     #[command(flatten)]
     pub filters: FilterArgs,
     /// Print the contract's JSON instead of tables.
@@ -83,9 +76,7 @@ pub fn run(config: &Config, args: BacktestArgs) -> Result<(), Failure> {
     }
     eprintln!("{}", super::hotspots::selection_report(&prepared));
     let mut params = ScoringParams::new(jiff::Timestamp::now(), config.tz.clone());
-    params.bandwidth = args.bandwidth;
-    params.distance = args.distance;
-    params.half_life_days = args.half_life;
+    args.method_params.apply(&mut params);
     let spec = BacktestSpec {
         window: filters.window.clone(),
         train_days: args.train_days,

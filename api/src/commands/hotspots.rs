@@ -78,10 +78,9 @@ impl FilterArgs {
     }
 }
 
-#[derive(Args)]
-pub struct HotspotArgs {
-    #[arg(long, default_value = "kde")]
-    pub method: String,
+/// Method parameters shared by `hotspots` and `backtest`.
+#[derive(Args, Debug, Clone)]
+pub struct MethodArgs {
     /// KDE bandwidth h in metres.
     #[arg(long, default_value_t = planner::hotspots::DEFAULT_BANDWIDTH_M)]
     pub bandwidth: f64,
@@ -91,6 +90,23 @@ pub struct HotspotArgs {
     /// Recency half-life in days.
     #[arg(long, default_value_t = planner::hotspots::DEFAULT_HALF_LIFE_DAYS)]
     pub half_life: f64,
+}
+
+impl MethodArgs {
+    /// Sets these parameters on `params`.
+    pub fn apply(&self, params: &mut ScoringParams) {
+        params.bandwidth = self.bandwidth;
+        params.distance = self.distance;
+        params.half_life_days = self.half_life;
+    }
+}
+
+#[derive(Args)]
+pub struct HotspotArgs {
+    #[arg(long, default_value = "kde")]
+    pub method: String,
+    #[command(flatten)]
+    pub method_params: MethodArgs,
     /// Ages are measured back from this local date (default: the latest incident).
     #[arg(long)]
     pub as_of: Option<String>,
@@ -131,9 +147,7 @@ pub fn params(
         None => prepared.latest.unwrap_or_else(jiff::Timestamp::now),
     };
     let mut p = ScoringParams::new(as_of, config.tz.clone());
-    p.bandwidth = args.bandwidth;
-    p.distance = args.distance;
-    p.half_life_days = args.half_life;
+    args.method_params.apply(&mut p);
     p.all_cells = args.all_cells;
     if let Some(path) = &args.harm {
         let text = std::fs::read_to_string(path)
