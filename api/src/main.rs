@@ -51,6 +51,8 @@ enum Command {
     Venues(Box<commands::venues::VenueArgs>),
     /// Hour-of-week profile of the selected incidents (or the labelled prior).
     Profile(Box<commands::venues::ProfileArgs>),
+    /// Patrol zones: walkable clusters of hot cells, named after their venues (GeoJSON).
+    Zones(Box<commands::zones::ZonesCmd>),
     /// Honest evaluation: fit before --cut, test after it; hit rate and PAI per method.
     Backtest(Box<commands::backtest::BacktestArgs>),
     /// Measure performance (import throughput, memory, spatial index) and print figures.
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
             Command::Summary => commands::summary::run(&config),
             Command::Hotspots(args) => commands::hotspots::run(&config, *args),
             Command::Backtest(args) => commands::backtest::run(&config, *args),
+            Command::Zones(args) => commands::zones::run(&config, *args),
             Command::Venues(args) => commands::venues::run(&config, *args),
             Command::Profile(args) => commands::venues::profile(&config, *args),
             Command::Bench(cmd) => commands::bench::run(&config, cmd),

@@ -603,3 +603,82 @@ fn venues_rank_by_nearby_harm_and_profile_reads_local_hours() {
     let cells: Vec<&str> = sat.split_whitespace().collect();
     assert_eq!(cells[24], "100.0", "{sat}");
 }
+
+#[test]
+fn zones_are_walkable_named_polygons() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let street = repo("data/police-uk/bedfordshire/street");
+    let a = street.join("2024-03-bedfordshire-street.csv");
+    let b = street.join("2024-04-bedfordshire-street.csv");
+    assert!(
+        firefly(
+            &db,
+            &[
+                "import",
+                "incidents",
+                a.to_str().unwrap(),
+                b.to_str().unwrap()
+            ]
+        )
+        .status
+        .success()
+    );
+    let pubs = repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson");
+    assert!(
+        firefly(&db, &["import", "premises", pubs.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let boundary = repo("data/boundaries/bedfordshire_lad20.geojson");
+    let out_path = dir.path().join("z.geojson");
+    let out = firefly(
+        &db,
+        &[
+            "zones",
+            "--boundary",
+            boundary.to_str().unwrap(),
+            "--max-zones",
+            "8",
+            "-o",
+            out_path.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let fc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    let features = fc["features"].as_array().unwrap();
+    assert_eq!(features.len(), 8);
+    for f in features {
+        let p = &f["properties"];
+        assert!(!p["name"].as_str().unwrap().is_empty());
+        let c = p["centroid"].as_array().unwrap();
+        let (clon, clat) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+        for polygon in f["geometry"]["coordinates"].as_array().unwrap() {
+            let outer = polygon[0].as_array().unwrap();
+            let pts: Vec<(f64, f64)> = outer
+                .iter()
+                .map(|q| (q[0].as_f64().unwrap(), q[1].as_f64().unwrap()))
+                .collect();
+            let area2: f64 = pts
+                .windows(2)
+                .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+                .sum();
+            assert!(area2 > 0.0, "outer rings are counter-clockwise");
+            for (lon, lat) in pts {
+                // Equirectangular metres: accurate to well under 1 m at this scale.
+                let dx = (lon - clon).to_radians() * clat.to_radians().cos() * 6_371_000.0;
+                let dy = (lat - clat).to_radians() * 6_371_000.0;
+                assert!(
+                    (dx * dx + dy * dy).sqrt() <= 301.0,
+                    "{} is not walkable",
+                    p["id"]
+                );
+            }
+        }
+        assert_eq!(p["risk_by_hour"].as_array().unwrap().len(), 168);
+        assert!(
+            p["hour_profile"].as_str().unwrap().starts_with("prior"),
+            "police.uk has no times"
+        );
+    }
+}

@@ -21,6 +21,7 @@ pub mod training;
 pub mod unit;
 pub mod venue_risk;
 pub mod window;
+pub mod zones;
 
 pub use category::Category;
 pub use crs::{Crs, CrsError, Projected};

@@ -7,6 +7,7 @@ pub mod hotspots;
 pub mod import;
 pub mod summary;
 pub mod venues;
+pub mod zones;
 
 /// Why a command failed, deciding the exit code.
 #[derive(Debug)]
