@@ -53,6 +53,8 @@ enum Command {
     Profile(Box<commands::venues::ProfileArgs>),
     /// Patrol zones: walkable clusters of hot cells, named after their venues (GeoJSON).
     Zones(Box<commands::zones::ZonesCmd>),
+    /// The optimised rota for one night: plan JSON, rota CSV, one iCalendar file per unit.
+    Plan(Box<commands::plan::PlanArgs>),
     /// Honest evaluation: fit before --cut, test after it; hit rate and PAI per method.
     Backtest(Box<commands::backtest::BacktestArgs>),
     /// Measure performance (import throughput, memory, spatial index) and print figures.
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
             Command::Hotspots(args) => commands::hotspots::run(&config, *args),
             Command::Backtest(args) => commands::backtest::run(&config, *args),
             Command::Zones(args) => commands::zones::run(&config, *args),
+            Command::Plan(args) => commands::plan::run(&config, *args),
             Command::Venues(args) => commands::venues::run(&config, *args),
             Command::Profile(args) => commands::venues::profile(&config, *args),
             Command::Bench(cmd) => commands::bench::run(&config, cmd),

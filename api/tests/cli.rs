@@ -682,3 +682,145 @@ fn zones_are_walkable_named_polygons() {
         );
     }
 }
+
+#[test]
+fn plan_writes_checkable_json_csv_and_calendars_on_a_dst_night() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let street = repo("data/police-uk/bedfordshire/street");
+    let a = street.join("2024-02-bedfordshire-street.csv");
+    let b = street.join("2024-03-bedfordshire-street.csv");
+    assert!(
+        firefly(
+            &db,
+            &[
+                "import",
+                "incidents",
+                a.to_str().unwrap(),
+                b.to_str().unwrap()
+            ]
+        )
+        .status
+        .success()
+    );
+    let pubs = repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson");
+    assert!(
+        firefly(&db, &["import", "premises", pubs.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let units = dir.path().join("units.csv");
+    std::fs::write(
+        &units,
+        "callsign,size,shift_start,shift_end,start_lon,start_lat,start_name,break_minutes,skills\n\
+         LN-A,2,18:00,06:00,-0.421262,51.878543,Luton police station,45,\n\
+         LN-B,1,20:00,04:00,-0.421262,51.878543,Luton police station,30,first-aid\n\
+         BD-A,2,18:00,06:00,-0.472940,52.137046,Bedford police station,45,\n",
+    )
+    .unwrap();
+    let boundary = repo("data/boundaries/bedfordshire_lad20.geojson");
+    let (json_path, csv_path, ics_dir) = (
+        dir.path().join("plan.json"),
+        dir.path().join("rota.csv"),
+        dir.path().join("ics"),
+    );
+    // 30 March 2024: the clocks go forward at 01:00, so 18:00-06:00 is 11 hours, 44 slots.
+    let out = firefly(
+        &db,
+        &[
+            "plan",
+            "--night",
+            "2024-03-30",
+            "--units",
+            units.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--boundary",
+            boundary.to_str().unwrap(),
+            "--max-zones",
+            "12",
+            "-o",
+            json_path.to_str().unwrap(),
+            "--csv",
+            csv_path.to_str().unwrap(),
+            "--ics-dir",
+            ics_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    let slots = plan["slots"].as_array().unwrap();
+    assert_eq!(slots.len(), 44);
+    assert_eq!(plan["units"].as_array().unwrap().len(), 3);
+    assert_eq!(plan["zones"].as_array().unwrap().len(), 12);
+    for key in [
+        "slot_minutes",
+        "walking_speed_kmh",
+        "detour",
+        "second_unit_factor",
+        "seed",
+    ] {
+        assert!(plan["params"].get(key).is_some(), "params.{key}");
+    }
+    // Recompute the objective from the JSON alone: sum over zones and slots of
+    // risk x (1 + d + ... + d^(k-1)) for the k units present.
+    let d = plan["params"]["second_unit_factor"].as_f64().unwrap();
+    let zones = plan["zones"].as_array().unwrap();
+    let assignments = plan["assignments"].as_array().unwrap();
+    let mut objective = 0.0;
+    for z in zones {
+        let id = z["id"].as_str().unwrap();
+        for (t, risk) in z["risk"].as_array().unwrap().iter().enumerate() {
+            let k = assignments
+                .iter()
+                .filter(|row| row[t].get("zone").and_then(|v| v.as_str()) == Some(id))
+                .count();
+            let factor: f64 = (0..k).map(|i| d.powi(i as i32)).sum();
+            objective += risk.as_f64().unwrap() * factor;
+        }
+    }
+    let reported = plan["objective"].as_f64().unwrap();
+    assert!(
+        (objective - reported).abs() <= 1e-9 * reported.max(1.0),
+        "{objective} vs {reported}"
+    );
+    let bound = plan["bound"].as_f64().unwrap();
+    assert!(reported > 0.0 && reported <= bound * (1.0 + 1e-12));
+    assert!((plan["gap"].as_f64().unwrap() - (bound - reported) / bound).abs() < 1e-9);
+    // Every unit has a slot entry for every slot, and LN-B is off outside 20:00-04:00.
+    for row in assignments {
+        assert_eq!(row.as_array().unwrap().len(), 44);
+    }
+    assert_eq!(assignments[1][0], serde_json::json!({"off": true}));
+    // CSV: one row per unit per slot.
+    let rota = std::fs::read_to_string(&csv_path).unwrap();
+    assert_eq!(rota.lines().count(), 1 + 3 * 44);
+    assert!(
+        rota.lines()
+            .next()
+            .unwrap()
+            .starts_with("callsign,slot,start_local")
+    );
+    // iCalendar: each file parses, events are in Europe/London time.
+    for callsign in ["LN-A", "LN-B", "BD-A"] {
+        let ics = std::fs::read_to_string(ics_dir.join(format!("{callsign}.ics"))).unwrap();
+        let unfolded = icalendar::parser::unfold(&ics);
+        let cal = icalendar::parser::read_calendar(&unfolded).unwrap();
+        let events: Vec<_> = cal
+            .components
+            .iter()
+            .filter(|c| c.name == "VEVENT")
+            .collect();
+        assert!(!events.is_empty(), "{callsign} has events");
+        assert!(cal.components.iter().any(|c| c.name == "VTIMEZONE"));
+        for e in events {
+            let start = e.properties.iter().find(|p| p.name == "DTSTART").unwrap();
+            assert!(
+                start.params.iter().any(|p| p.key == "TZID"
+                    && p.val.as_ref().map(|v| v.as_str()) == Some("Europe/London"))
+            );
+            assert!(e.properties.iter().any(|p| p.name == "SUMMARY"));
+        }
+    }
+}

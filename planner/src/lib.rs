@@ -16,6 +16,7 @@ pub mod import;
 pub mod incident;
 pub mod index;
 pub mod premises;
+pub mod rota;
 pub mod time;
 pub mod training;
 pub mod unit;
