@@ -55,6 +55,8 @@ enum Command {
     Zones(Box<commands::zones::ZonesCmd>),
     /// The optimised rota for one night: plan JSON, rota CSV, one iCalendar file per unit.
     Plan(Box<commands::plan::PlanArgs>),
+    /// Re-plan a night from a given time when a unit drops out or joins.
+    Replan(Box<commands::plan::ReplanArgs>),
     /// Honest evaluation: fit before --cut, test after it; hit rate and PAI per method.
     Backtest(Box<commands::backtest::BacktestArgs>),
     /// Measure performance (import throughput, memory, spatial index) and print figures.
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
             Command::Backtest(args) => commands::backtest::run(&config, *args),
             Command::Zones(args) => commands::zones::run(&config, *args),
             Command::Plan(args) => commands::plan::run(&config, *args),
+            Command::Replan(args) => commands::plan::replan_run(&config, *args),
             Command::Venues(args) => commands::venues::run(&config, *args),
             Command::Profile(args) => commands::venues::profile(&config, *args),
             Command::Bench(cmd) => commands::bench::run(&config, cmd),

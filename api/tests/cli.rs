@@ -823,4 +823,71 @@ fn plan_writes_checkable_json_csv_and_calendars_on_a_dst_night() {
             assert!(e.properties.iter().any(|p| p.name == "SUMMARY"));
         }
     }
+
+    // Re-plan: LN-B drops out at 23:00 (local); the past stays as it was, LN-B is off from
+    // then on, and every change is listed.
+    let replanned = dir.path().join("plan2.json");
+    let out = firefly(
+        &db,
+        &[
+            "replan",
+            "--plan",
+            json_path.to_str().unwrap(),
+            "--drop",
+            "LN-B",
+            "--at",
+            "23:00",
+            "-o",
+            replanned.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&replanned).unwrap()).unwrap();
+    let from = after["replan"]["from_slot"].as_u64().unwrap() as usize;
+    assert_eq!(from, 20, "23:00 is 5 hours after 18:00");
+    let (old_rows, new_rows) = (
+        plan["assignments"].as_array().unwrap(),
+        after["assignments"].as_array().unwrap(),
+    );
+    for (old, new) in old_rows.iter().zip(new_rows) {
+        assert_eq!(
+            old.as_array().unwrap()[..from],
+            new.as_array().unwrap()[..from],
+            "the past is kept"
+        );
+    }
+    assert!(
+        new_rows[1].as_array().unwrap()[from..]
+            .iter()
+            .all(|a| *a == serde_json::json!({"off": true}))
+    );
+    let changes = after["replan"]["changes"].as_array().unwrap();
+    let differing: usize = old_rows
+        .iter()
+        .zip(new_rows)
+        .map(|(o, n)| {
+            o.as_array()
+                .unwrap()
+                .iter()
+                .zip(n.as_array().unwrap())
+                .filter(|(a, b)| a != b)
+                .count()
+        })
+        .sum();
+    assert_eq!(changes.len(), differing, "every changed slot is listed");
+    // A re-plan of a re-plan reads its own output back.
+    let out = firefly(
+        &db,
+        &[
+            "replan",
+            "--plan",
+            replanned.to_str().unwrap(),
+            "--drop",
+            "BD-A",
+            "--at",
+            "02:00",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }

@@ -6,7 +6,7 @@
 //! Written by hand: the `icalendar` crate cannot emit a VTIMEZONE; the tests read the
 //! output back with its parser.
 
-use super::plan::Planned;
+use super::plan::Rota;
 use planner::rota::Assignment;
 
 /// Europe/London since 1996: BST from 01:00 UTC on the last Sunday of March, GMT from 01:00
@@ -47,7 +47,7 @@ fn stamp(t: jiff::Timestamp, london: bool) -> String {
 }
 
 /// The calendar of unit `u`.
-pub fn unit_calendar(p: &Planned, u: usize) -> String {
+pub fn unit_calendar(p: &Rota, u: usize) -> String {
     let plan = &p.plan;
     let callsign = &plan.callsigns[u];
     let tz = plan
@@ -106,15 +106,12 @@ pub fn unit_calendar(p: &Planned, u: usize) -> String {
             s.push_str(&format!("DTEND{}\r\n", stamp(end, london)));
             s.push_str(&fold(&format!("SUMMARY:{}", text(&summary))));
             if let Assignment::Zone(z) = a
-                && let Some(zone) = p.built.zones.zones.get(z)
+                && let (Some(zone), Some(&(lon, lat))) =
+                    (p.problem.zones().get(z), p.zone_lonlat.get(z))
             {
-                let (lon, lat) = p
-                    .built
-                    .prepared
-                    .crs
-                    .unproject(zone.centroid.x, zone.centroid.y)
-                    .unwrap_or((0.0, 0.0));
-                s.push_str(&format!("GEO:{lat:.6};{lon:.6}\r\n"));
+                if lon.is_finite() && lat.is_finite() {
+                    s.push_str(&format!("GEO:{lat:.6};{lon:.6}\r\n"));
+                }
                 s.push_str(&fold(&format!("LOCATION:{}", text(&zone.name))));
             }
             s.push_str("END:VEVENT\r\n");

@@ -60,6 +60,33 @@ pub struct Planned {
     pub night: Date,
 }
 
+/// What the outputs need: the problem, the plan, and where each zone is on the map.
+pub struct Rota<'a> {
+    pub problem: &'a Problem,
+    pub plan: &'a Plan,
+    pub night: Date,
+    /// Zone centres, WGS84 (lon, lat), by zone index.
+    pub zone_lonlat: Vec<(f64, f64)>,
+}
+
+impl Planned {
+    pub fn rota(&self) -> Rota<'_> {
+        let crs = &self.built.prepared.crs;
+        let zone_lonlat = self
+            .problem
+            .zones()
+            .iter()
+            .map(|z| crs.unproject(z.x, z.y).unwrap_or((f64::NAN, f64::NAN)))
+            .collect();
+        Rota {
+            problem: &self.problem,
+            plan: &self.plan,
+            night: self.night,
+            zone_lonlat,
+        }
+    }
+}
+
 /// Reads the roster, forms the zones and optimises.
 pub fn make(config: &Config, args: &PlanArgs) -> Result<Planned, Failure> {
     let night = crate::analysis::parse_date(&args.night, false)
@@ -221,12 +248,58 @@ pub fn plan_json(p: &Planned) -> anyhow::Result<Value> {
     );
     obj.insert("zones".into(), Value::Array(zones));
     obj.insert("units".into(), Value::Array(units));
+    obj.insert(
+        "problem".into(),
+        problem_json(&p.problem, p.built.prepared.crs.kind().epsg()),
+    );
     Ok(v)
 }
 
-fn describe(p: &Planned, a: &Assignment) -> (&'static str, String, String, String) {
+/// The exact inputs of the optimiser (projected metres), so a plan can be re-planned and
+/// checked without the database: slots, zones with risk per slot, units, parameters.
+pub fn problem_json(problem: &Problem, epsg: u32) -> Value {
+    json!({
+        "crs": format!("EPSG:{epsg}"),
+        "frozen_until": problem.frozen_until(),
+        "slots": problem.slots(),
+        "zones": problem.zones(),
+        "units": problem.units(),
+        "params": problem.params(),
+    })
+}
+
+/// Rebuilds the problem of a plan JSON written by [`plan_json`].
+pub fn problem_from_json(v: &Value) -> anyhow::Result<(Problem, Plan)> {
+    let p = v
+        .get("problem")
+        .ok_or_else(|| anyhow!("not a firefly plan: no \"problem\" member"))?;
+    let field = |name: &str| {
+        p.get(name)
+            .cloned()
+            .ok_or_else(|| anyhow!("plan problem has no {name:?}"))
+    };
+    let problem = Problem::new(
+        serde_json::from_value(field("slots")?).context("problem.slots")?,
+        serde_json::from_value(field("zones")?).context("problem.zones")?,
+        serde_json::from_value(field("units")?).context("problem.units")?,
+        serde_json::from_value(field("params")?).context("problem.params")?,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let plan: Plan = serde_json::from_value(v.clone()).context("plan assignments")?;
+    let frozen = p.get("frozen_until").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let problem = if frozen > 0 {
+        problem
+            .with_history(frozen, plan.assignments.clone())
+            .map_err(|e| anyhow!("{e}"))?
+    } else {
+        problem
+    };
+    Ok((problem, plan))
+}
+
+fn describe(r: &Rota, a: &Assignment) -> (&'static str, String, String, String) {
     let zone = |i: Option<usize>| match i {
-        Some(i) => p
+        Some(i) => r
             .problem
             .zones()
             .get(i)
@@ -235,7 +308,7 @@ fn describe(p: &Planned, a: &Assignment) -> (&'static str, String, String, Strin
         None => "station".to_string(),
     };
     let name = |i: usize| {
-        p.problem
+        r.problem
             .zones()
             .get(i)
             .map(|z| z.name.clone())
@@ -250,7 +323,7 @@ fn describe(p: &Planned, a: &Assignment) -> (&'static str, String, String, Strin
 }
 
 /// One row per unit per slot.
-pub fn rota_csv(p: &Planned) -> anyhow::Result<String> {
+pub fn rota_csv(r: &Rota) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "callsign",
@@ -263,11 +336,11 @@ pub fn rota_csv(p: &Planned) -> anyhow::Result<String> {
         "zone_name",
         "from",
     ])?;
-    for (u, row) in p.plan.assignments.iter().enumerate() {
-        let callsign = &p.plan.callsigns[u];
+    for (u, row) in r.plan.assignments.iter().enumerate() {
+        let callsign = &r.plan.callsigns[u];
         for (i, a) in row.iter().enumerate() {
-            let slot = &p.plan.slots[i];
-            let (activity, zone, zone_name, from) = describe(p, a);
+            let slot = &r.plan.slots[i];
+            let (activity, zone, zone_name, from) = describe(r, a);
             let end_local = slot.end_utc.to_zoned(slot.start_local.time_zone().clone());
             w.write_record([
                 callsign.clone(),
@@ -287,48 +360,239 @@ pub fn rota_csv(p: &Planned) -> anyhow::Result<String> {
     )?)
 }
 
-pub fn run(config: &Config, args: PlanArgs) -> Result<(), Failure> {
-    let planned = make(config, &args)?;
-    let mut json =
-        serde_json::to_string_pretty(&plan_json(&planned)?).context("serialising the plan")?;
+/// Writes the rota CSV and the per-unit calendars where asked.
+pub fn write_outputs(
+    rota: &Rota,
+    csv: Option<&PathBuf>,
+    ics_dir: Option<&PathBuf>,
+) -> anyhow::Result<()> {
+    if let Some(path) = csv {
+        std::fs::write(path, rota_csv(rota)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(dir) = ics_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (u, callsign) in rota.plan.callsigns.iter().enumerate() {
+            let path = dir.join(format!("{}.ics", callsign.replace('/', "_")));
+            std::fs::write(&path, super::ics::unit_calendar(rota, u))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_json(v: &Value, output: Option<&PathBuf>) -> anyhow::Result<()> {
+    let mut json = serde_json::to_string_pretty(v).context("serialising the plan")?;
     json.push('\n');
-    match &args.output {
+    match output {
         Some(path) => std::fs::write(path, &json)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{json}"),
     }
-    if let Some(path) = &args.csv {
-        std::fs::write(path, rota_csv(&planned)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(dir) = &args.ics_dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for (u, callsign) in planned.plan.callsigns.iter().enumerate() {
-            let path = dir.join(format!("{}.ics", callsign.replace('/', "_")));
-            std::fs::write(&path, super::ics::unit_calendar(&planned, u))
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-    }
-    let p = &planned.plan;
+    Ok(())
+}
+
+fn report(problem: &Problem, plan: &Plan, night: Date) -> Result<(), Failure> {
     eprintln!(
-        "planned {} units over {} zones and {} slots of {} min on the night of {}: objective {:.4}, upper bound {:.4} ({:?}), gap {:.2} %",
-        thousands(p.callsigns.len() as u64),
-        planned.problem.zones().len(),
-        p.slots.len(),
-        args.slot,
-        planned.night,
-        p.objective,
-        p.bound,
-        p.bound_method,
-        100.0 * p.gap
+        "planned {} units over {} zones and {} slots of {} min on the night of {night}: objective {:.4}, upper bound {:.4} ({:?}), gap {:.2} %",
+        thousands(plan.callsigns.len() as u64),
+        problem.zones().len(),
+        plan.slots.len(),
+        problem.params().slot_minutes,
+        plan.objective,
+        plan.bound,
+        plan.bound_method,
+        100.0 * plan.gap
     );
-    let violations = planner::rota::validate(&planned.problem, p);
-    if !violations.is_empty() {
+    let violations = planner::rota::validate(problem, plan);
+    if let Some(v) = violations.first() {
         return Err(Failure::Other(anyhow!(
-            "the plan breaks {} constraint(s): {:?}",
-            violations.len(),
-            violations.first()
+            "the plan breaks {} constraint(s), first: {v}",
+            violations.len()
         )));
     }
     Ok(())
+}
+
+pub fn run(config: &Config, args: PlanArgs) -> Result<(), Failure> {
+    let planned = make(config, &args)?;
+    write_json(&plan_json(&planned)?, args.output.as_ref())?;
+    write_outputs(&planned.rota(), args.csv.as_ref(), args.ics_dir.as_ref())?;
+    report(&planned.problem, &planned.plan, planned.night)
+}
+
+#[derive(Args)]
+pub struct ReplanArgs {
+    /// The plan JSON written by `firefly plan` (or an earlier re-plan).
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// The unit that drops out.
+    #[arg(long, conflicts_with = "join")]
+    pub drop: Option<String>,
+    /// A unit that joins: its callsign in --units.
+    #[arg(long, requires = "units")]
+    pub join: Option<String>,
+    /// Roster CSV holding the joining unit.
+    #[arg(long)]
+    pub units: Option<PathBuf>,
+    /// From when: local time HH:MM on the night, or a slot number.
+    #[arg(long)]
+    pub at: String,
+    /// New plan JSON (default: stdout).
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    #[arg(long)]
+    pub ics_dir: Option<PathBuf>,
+}
+
+/// The first slot starting at or after local `HH:MM` (evening times on the night's date,
+/// morning times on the next day), or a slot number.
+fn slot_at(plan: &Plan, at: &str) -> anyhow::Result<usize> {
+    if let Ok(n) = at.parse::<usize>() {
+        return Ok(n);
+    }
+    let t: Time = format!("{at}:00")
+        .parse()
+        .or_else(|_| at.parse())
+        .map_err(|_| anyhow!("--at {at:?}: expected HH:MM or a slot number"))?;
+    let first = plan
+        .slots
+        .first()
+        .ok_or_else(|| anyhow!("the plan has no slots"))?;
+    let night = first.start_local.date();
+    let day = if t >= Time::constant(12, 0, 0, 0) {
+        night
+    } else {
+        night.tomorrow()?
+    };
+    let zoned = day
+        .to_datetime(t)
+        .to_zoned(first.start_local.time_zone().clone())?;
+    Ok(plan
+        .slots
+        .iter()
+        .take_while(|s| s.start_utc < zoned.timestamp())
+        .count())
+}
+
+pub fn replan_run(config: &Config, args: ReplanArgs) -> Result<(), Failure> {
+    let invalid = Failure::Invalid;
+    let text = std::fs::read_to_string(&args.plan)
+        .with_context(|| format!("cannot read {}", args.plan.display()))
+        .map_err(invalid)?;
+    let mut doc: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", args.plan.display()))
+        .map_err(invalid)?;
+    let (problem, plan) = problem_from_json(&doc).map_err(invalid)?;
+    let from_slot = slot_at(&plan, &args.at).map_err(invalid)?;
+    let change = match (&args.drop, &args.join, &args.units) {
+        (Some(callsign), None, _) => {
+            let unit = problem
+                .unit_index(callsign)
+                .ok_or_else(|| invalid(anyhow!("--drop {callsign}: not in the plan")))?;
+            planner::rota::Change::DropOut { unit, from_slot }
+        }
+        (None, Some(callsign), Some(path)) => {
+            let name = path.display().to_string();
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read {name}"))
+                .map_err(invalid)?;
+            let roster = planner::import::units::read_units(&name, &bytes[..]);
+            if let Some(e) = roster.errors.first() {
+                return Err(invalid(anyhow!("{e}")));
+            }
+            let unit = roster
+                .records
+                .iter()
+                .find(|u| &u.callsign == callsign)
+                .ok_or_else(|| invalid(anyhow!("--join {callsign}: not in {name}")))?;
+            let night = plan
+                .slots
+                .first()
+                .map(|s| s.start_local.date())
+                .ok_or_else(|| invalid(anyhow!("the plan has no slots")))?;
+            let crs = crs_of(&doc).map_err(invalid)?;
+            let unit = PlanUnit::from_unit(unit, night, &config.tz, &plan.slots, &crs)
+                .map_err(|e| invalid(anyhow!("{e}")))?;
+            planner::rota::Change::Join { unit, from_slot }
+        }
+        _ => {
+            return Err(invalid(anyhow!(
+                "give --drop CALLSIGN, or --join CALLSIGN with --units FILE"
+            )));
+        }
+    };
+    let result =
+        planner::rota::replan(&problem, &plan, change).map_err(|e| invalid(anyhow!("{e}")))?;
+    let night = plan
+        .slots
+        .first()
+        .map(|s| s.start_local.date())
+        .unwrap_or_default();
+    // The new plan in the old document: same zones and maps, new units, assignments and scores.
+    let epsg = crs_of(&doc).map(|c| c.kind().epsg()).unwrap_or(27700);
+    let fresh = serde_json::to_value(&result.plan).context("serialising the plan")?;
+    if let (Some(obj), Some(new)) = (doc.as_object_mut(), fresh.as_object()) {
+        for (k, v) in new {
+            obj.insert(k.clone(), v.clone());
+        }
+        obj.insert("problem".into(), problem_json(&result.problem, epsg));
+        let changes: Vec<Value> = result
+            .changes
+            .iter()
+            .map(|c| json!({"callsign": c.callsign, "slot": c.slot, "before": result.plan.placement(&c.before), "after": result.plan.placement(&c.after)}))
+            .collect();
+        obj.insert(
+            "replan".into(),
+            json!({"from_slot": from_slot, "changes": changes}),
+        );
+    }
+    write_json(&doc, args.output.as_ref())?;
+    let zone_lonlat = zone_lonlat_of(&doc, result.problem.zones().len());
+    let rota = Rota {
+        problem: &result.problem,
+        plan: &result.plan,
+        night,
+        zone_lonlat,
+    };
+    write_outputs(&rota, args.csv.as_ref(), args.ics_dir.as_ref())?;
+    eprintln!(
+        "re-planned from slot {from_slot}: {} slot(s) changed",
+        result.changes.len()
+    );
+    report(&result.problem, &result.plan, night)
+}
+
+fn crs_of(doc: &Value) -> anyhow::Result<planner::Crs> {
+    let code = doc["problem"]["crs"].as_str().unwrap_or("EPSG:27700");
+    let epsg: u32 = code
+        .trim_start_matches("EPSG:")
+        .parse()
+        .map_err(|_| anyhow!("unknown CRS {code}"))?;
+    Ok(planner::Crs::new(match epsg {
+        27700 => planner::crs::CrsKind::Bng,
+        32601..=32660 => planner::crs::CrsKind::Utm {
+            zone: (epsg - 32600) as u8,
+            north: true,
+        },
+        32701..=32760 => planner::crs::CrsKind::Utm {
+            zone: (epsg - 32700) as u8,
+            north: false,
+        },
+        _ => anyhow::bail!("unsupported CRS {code}"),
+    }))
+}
+
+fn zone_lonlat_of(doc: &Value, n: usize) -> Vec<(f64, f64)> {
+    (0..n)
+        .map(|i| {
+            let c = &doc["zones"][i]["centroid"];
+            (
+                c[0].as_f64().unwrap_or(f64::NAN),
+                c[1].as_f64().unwrap_or(f64::NAN),
+            )
+        })
+        .collect()
 }
