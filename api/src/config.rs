@@ -8,11 +8,17 @@
 //! | force time zone | `--tz` | `FIREFLY_TZ` | `tz` | `Europe/London` |
 //! | metric CRS | `--crs` | `FIREFLY_CRS` | `crs` | `auto` |
 //! | force boundary (GeoJSON polygons) | `--boundary-file` | `FIREFLY_BOUNDARY` | `boundary` | none |
+//!
+//! Without `--config`, `./firefly.toml` is read if it exists; `firefly demo` writes one
+//! that points at the demo's force boundary.
 
 use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+
+/// The settings file read from the working folder when `--config` is not given.
+pub const LOCAL_CONFIG: &str = "firefly.toml";
 
 /// `--crs`: which metric CRS to compute in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]

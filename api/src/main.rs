@@ -20,7 +20,7 @@ struct Cli {
     /// SQLite database file.
     #[arg(long, global = true, env = "FIREFLY_DB")]
     db: Option<PathBuf>,
-    /// Settings file (TOML): db, tz, crs, boundary.
+    /// Settings file (TOML): db, tz, crs, boundary. Default: ./firefly.toml if it exists.
     #[arg(long, global = true, env = "FIREFLY_CONFIG")]
     config: Option<PathBuf>,
     /// Time zone in which windows, nights and local dates are read.
@@ -79,7 +79,12 @@ fn main() -> ExitCode {
         crs: cli.crs,
         boundary: cli.boundary,
     };
-    let result = Config::load(cli.config.as_deref(), overrides)
+    // Without --config, ./firefly.toml is read when it exists (the demo writes one).
+    let config_file = cli.config.or_else(|| {
+        let local = PathBuf::from(config::LOCAL_CONFIG);
+        local.is_file().then_some(local)
+    });
+    let result = Config::load(config_file.as_deref(), overrides)
         .map_err(Failure::Invalid)
         .and_then(|config| match cli.command {
             Command::Import(cmd) => commands::import::run(&config, cmd),

@@ -11,7 +11,13 @@ fn repo(path: &str) -> PathBuf {
 }
 
 fn firefly(db: &Path, args: &[&str]) -> Output {
+    // Run in the database's folder: `firefly demo` writes ./firefly.toml there.
+    let cwd = db
+        .ancestors()
+        .find(|p| p.is_dir())
+        .unwrap_or(Path::new("."));
     Command::new(env!("CARGO_BIN_EXE_firefly"))
+        .current_dir(cwd)
         .arg("--db")
         .arg(db)
         .args(args)
@@ -255,6 +261,23 @@ fn demo_loads_and_summarises() {
             "missing {expected:?} in\n{stdout}"
         );
     }
+    // It leaves settings for the next commands: the same database and the force boundary.
+    let settings = std::fs::read_to_string(dir.path().join("firefly.toml")).unwrap();
+    assert!(
+        settings.contains("bedfordshire_lad20.geojson"),
+        "{settings}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_firefly"))
+        .current_dir(dir.path())
+        .args(["venues", "--top", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("of 36,007 incidents"),
+        "{}",
+        text(&out.stdout)
+    );
     // Running it again adds nothing.
     let again = firefly(&db, &["demo"]);
     assert!(

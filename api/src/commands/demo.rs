@@ -16,6 +16,22 @@ pub struct DemoArgs {
     pub data: Option<PathBuf>,
 }
 
+/// Writes `./firefly.toml` for the demo (database and force boundary) unless one exists,
+/// so that later commands find the same database and study area.
+fn write_local_config(config: &Config) -> anyhow::Result<()> {
+    let path = Path::new(crate::config::LOCAL_CONFIG);
+    if path.exists() {
+        return Ok(());
+    }
+    let mut text = String::from("# Written by `firefly demo`: settings for the demo data set.\n");
+    text.push_str(&format!("db = {:?}\n", config.db.display().to_string()));
+    if let Some(b) = &config.boundary {
+        text.push_str(&format!("boundary = {:?}\n", b.display().to_string()));
+    }
+    text.push_str(&format!("tz = {:?}\n", config.tz_name));
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Finds the data folder: the flag, `./data`, or the repository's own.
 pub fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     let candidates = flag.into_iter().chain([
@@ -63,6 +79,16 @@ pub fn run(mut config: Config, args: DemoArgs) -> Result<(), Failure> {
     )?;
     println!();
     super::summary::run(&config)?;
+    write_local_config(&config)?;
+    println!(
+        "\nNext:\n  firefly hotspots -o hotspots.geojson           # KDE hotspots of weekend nights\n  \
+         firefly zones -o zones.geojson                 # walkable patrol zones named after venues\n  \
+         firefly venues                                 # venues by risk, with training status\n  \
+         firefly plan --night 2024-04-26 --units data/demo/units.csv -o plan.json --csv rota.csv --ics-dir ics\n  \
+         firefly backtest --cut 2024-02-01 --train-days 270 --periods 3\n\
+         (with cargo: cargo run --release --bin firefly -- COMMAND; settings are in {})",
+        crate::config::LOCAL_CONFIG
+    );
     println!(
         "\nData: police.uk (Open Government Licence v3.0), OpenStreetMap (© OpenStreetMap contributors, ODbL 1.0), \
          ONS boundaries (OGL v3.0). Training records are FICTIONAL demo data."
