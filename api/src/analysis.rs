@@ -138,6 +138,24 @@ fn month_bounds(m: planner::time::YearMonth) -> (Date, Date) {
     (first, first.last_of_month())
 }
 
+/// Whether an incident lies within the local dates `from..=to` (either may be open). A
+/// month-only incident is within only when its whole month is.
+pub fn within_dates(
+    occurred: &OccurredAt,
+    from: Option<Date>,
+    to: Option<Date>,
+    tz: &jiff::tz::TimeZone,
+) -> bool {
+    let (first, last) = match *occurred {
+        OccurredAt::Exact(t) => {
+            let d = t.to_zoned(tz.clone()).date();
+            (d, d)
+        }
+        OccurredAt::Month(m) => month_bounds(m),
+    };
+    !(from.is_some_and(|f| first < f) || to.is_some_and(|t| last > t))
+}
+
 /// Chooses the CRS for a set of incidents: the median point decides `auto`, so a few
 /// stray geocodes cannot move it.
 pub fn choose_crs(choice: CrsChoice, incidents: &[&Incident]) -> Crs {
@@ -184,15 +202,7 @@ pub fn prepare(
             excluded_category += 1;
             continue;
         }
-        let (first, last) = match i.occurred {
-            OccurredAt::Exact(t) => {
-                let d = t.to_zoned(tz.clone()).date();
-                (d, d)
-            }
-            OccurredAt::Month(m) => month_bounds(m),
-        };
-        // A month-only incident is kept only when its whole month is inside the range.
-        if filters.from.is_some_and(|f| first < f) || filters.to.is_some_and(|t| last > t) {
+        if !within_dates(&i.occurred, filters.from, filters.to, tz) {
             excluded_dates += 1;
             continue;
         }

@@ -8,6 +8,9 @@
 //! | force time zone | `--tz` | `FIREFLY_TZ` | `tz` | `Europe/London` |
 //! | metric CRS | `--crs` | `FIREFLY_CRS` | `crs` | `auto` |
 //! | force boundary (GeoJSON polygons) | `--boundary-file` | `FIREFLY_BOUNDARY` | `boundary` | none |
+//! | server address (`firefly serve`) | `--addr` | `FIREFLY_ADDR` | `server.addr` | `127.0.0.1:8080` |
+//! | session lifetime, hours | `--session-hours` | `FIREFLY_SESSION_HOURS` | `server.session_hours` | `12` |
+//! | `Secure` session cookie | `--secure-cookie` | `FIREFLY_SECURE_COOKIE` | `server.secure_cookie` | on unless the address is loopback |
 //!
 //! Without `--config`, `./firefly.toml` is read if it exists; `firefly demo` writes one
 //! that points at the demo's force boundary.
@@ -15,7 +18,9 @@
 use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The settings file read from the working folder when `--config` is not given.
 pub const LOCAL_CONFIG: &str = "firefly.toml";
@@ -38,6 +43,17 @@ pub struct FileConfig {
     pub tz: Option<String>,
     pub crs: Option<CrsChoice>,
     pub boundary: Option<PathBuf>,
+    #[serde(default)]
+    pub server: ServerFile,
+}
+
+/// The `[server]` table of the settings file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFile {
+    pub addr: Option<String>,
+    pub session_hours: Option<u32>,
+    pub secure_cookie: Option<bool>,
 }
 
 /// Settings given on the command line or in the environment (clap reads both).
@@ -57,6 +73,8 @@ pub struct Config {
     pub tz: TimeZone,
     pub crs: CrsChoice,
     pub boundary: Option<PathBuf>,
+    /// The file's `[server]` table, validated by [`ServerConfig::resolve`] when serving.
+    pub server_file: ServerFile,
 }
 
 impl Config {
@@ -100,6 +118,98 @@ impl Config {
             tz,
             crs: overrides.crs.or(file.crs).unwrap_or(CrsChoice::Auto),
             boundary,
+            server_file: file.server,
+        })
+    }
+}
+
+/// `firefly serve` settings from flags and the environment (clap reads both).
+#[derive(Debug, Default, Clone)]
+pub struct ServerOverrides {
+    pub addr: Option<String>,
+    pub session_hours: Option<u32>,
+    pub secure_cookie: Option<bool>,
+}
+
+/// How many failed logins are allowed before further attempts are refused for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Failed logins for one user name within the window.
+    pub per_user: u32,
+    /// Failed logins from one address within the window.
+    pub per_addr: u32,
+    pub window: Duration,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits {
+            per_user: 5,
+            per_addr: 20,
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The validated server configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+    /// How long a session lasts from login (no sliding renewal).
+    pub session_ttl: Duration,
+    /// Mark the session cookie `Secure` (sent over HTTPS only).
+    pub secure_cookie: bool,
+    pub login_limits: LoginLimits,
+    /// Longest time one request may take before it is answered 503.
+    pub request_timeout: Duration,
+    /// Largest request body accepted, bytes.
+    pub body_limit: usize,
+    /// SQLite connections kept open (and so database calls running at once).
+    pub db_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            session_ttl: Duration::from_secs(12 * 3600),
+            secure_cookie: false,
+            login_limits: LoginLimits::default(),
+            request_timeout: Duration::from_secs(60),
+            body_limit: 1 << 20,
+            db_connections: 8,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Merges the file's `[server]` table with flags and environment, and validates.
+    ///
+    /// The session cookie is `Secure` by default unless the server listens on a loopback
+    /// address: browsers send `Secure` cookies to `http://localhost` but not to plain HTTP
+    /// elsewhere, so a non-loopback address needs TLS in front (set `secure_cookie = true`
+    /// explicitly when a TLS proxy forwards to a loopback address).
+    pub fn resolve(file: &ServerFile, overrides: ServerOverrides) -> anyhow::Result<ServerConfig> {
+        let text = overrides
+            .addr
+            .or_else(|| file.addr.clone())
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let addr: SocketAddr = text.parse().with_context(|| {
+            format!("server address {text:?} is not IP:PORT (e.g. 127.0.0.1:8080)")
+        })?;
+        let hours = overrides.session_hours.or(file.session_hours).unwrap_or(12);
+        if !(1..=168).contains(&hours) {
+            bail!("session_hours {hours} is out of range: 1 to 168 (a week)");
+        }
+        let secure_cookie = overrides
+            .secure_cookie
+            .or(file.secure_cookie)
+            .unwrap_or(!addr.ip().is_loopback());
+        Ok(ServerConfig {
+            addr,
+            session_ttl: Duration::from_secs(u64::from(hours) * 3600),
+            secure_cookie,
+            ..ServerConfig::default()
         })
     }
 }
@@ -139,6 +249,59 @@ mod tests {
                 CrsChoice::Auto
             )
         );
+    }
+
+    #[test]
+    fn server_settings_resolve_and_validate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firefly.toml");
+        std::fs::write(
+            &path,
+            "[server]\naddr = \"127.0.0.1:9090\"\nsession_hours = 10\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), Overrides::default()).unwrap();
+        let s = ServerConfig::resolve(&c.server_file, ServerOverrides::default()).unwrap();
+        assert_eq!((s.addr.port(), s.session_ttl.as_secs()), (9090, 36_000));
+        std::fs::write(&path, "[server]\nport = 1\n").unwrap();
+        let e = Config::load(Some(&path), Overrides::default()).unwrap_err();
+        assert!(format!("{e:#}").contains("port"), "{e:#}");
+        let file = ServerFile {
+            addr: Some("0.0.0.0:9000".into()),
+            session_hours: Some(8),
+            secure_cookie: None,
+        };
+        let c = ServerConfig::resolve(&file, ServerOverrides::default()).unwrap();
+        assert_eq!(c.addr.port(), 9000);
+        assert_eq!(c.session_ttl, Duration::from_secs(8 * 3600));
+        assert!(c.secure_cookie, "not loopback: Secure by default");
+        let c = ServerConfig::resolve(
+            &file,
+            ServerOverrides {
+                addr: Some("127.0.0.1:8081".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(!c.secure_cookie, "loopback: plain http works");
+        let e = ServerConfig::resolve(
+            &ServerFile::default(),
+            ServerOverrides {
+                addr: Some("localhost".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("IP:PORT"), "{e:#}");
+        let e = ServerConfig::resolve(
+            &ServerFile {
+                session_hours: Some(0),
+                ..Default::default()
+            },
+            ServerOverrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("session_hours"), "{e}");
     }
 
     #[test]

@@ -3,14 +3,9 @@
 //! mapped to the contract's exit codes: 0 success, 2 invalid input (nothing written), 1 any
 //! other failure.
 
-mod analysis;
-mod commands;
-mod config;
-mod storage;
-
+use api::commands::{self, Failure};
+use api::config::{self, Config, CrsChoice, Overrides};
 use clap::{Parser, Subcommand};
-use commands::Failure;
-use config::{Config, CrsChoice, Overrides};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -62,17 +57,33 @@ enum Command {
     /// Measure performance (import throughput, memory, spatial index) and print figures.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// The HTTP API (and, later, the map UI) until Ctrl-C or SIGTERM.
+    Serve(commands::serve::ServeArgs),
+    /// Create and list users of the HTTP API (there is no default user or password).
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FIREFLY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // The server logs requests (info); other commands only warnings unless FIREFLY_LOG says.
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FIREFLY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    // FIREFLY_LOG_FORMAT=json: one JSON object per line, for log collectors.
+    if std::env::var("FIREFLY_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let overrides = Overrides {
         db: cli.db,
         tz: cli.tz,
@@ -98,6 +109,8 @@ fn main() -> ExitCode {
             Command::Venues(args) => commands::venues::run(&config, *args),
             Command::Profile(args) => commands::venues::profile(&config, *args),
             Command::Bench(cmd) => commands::bench::run(&config, cmd),
+            Command::Serve(args) => commands::serve::run(config, args),
+            Command::Users(cmd) => commands::users::run(&config, cmd),
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -914,3 +914,133 @@ fn plan_writes_checkable_json_csv_and_calendars_on_a_dst_night() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+fn firefly_with_stdin(db: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firefly"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("FIREFLY_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run firefly");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn password_hash(db: &Path, name: &str) -> Option<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT password_hash FROM users WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+#[test]
+fn users_add_prints_a_generated_password_once_and_stores_only_its_argon2id_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let out = firefly(&db, &["users", "list"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("no users"), "no default user");
+    let out = firefly(
+        &db,
+        &[
+            "users", "add", "ana", "--role", "officer", "--unit", "LN-FF1",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("created user ana (officer, unit LN-FF1)"),
+        "{stdout}"
+    );
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("the generated password is printed")
+        .to_string();
+    assert_eq!(password.len(), 20);
+    let hash = password_hash(&db, "ana").unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(&password));
+    assert!(api::server::password::verify(&password, &hash));
+    // Names are unique (in any case); a clash is invalid input and changes nothing.
+    let out = firefly(&db, &["users", "add", "ANA", "--role", "admin"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(password_hash(&db, "ana").unwrap(), hash);
+    let out = firefly(&db, &["users", "add", "bob", "--role", "root"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(count(&db, "users"), 1);
+    // The creation is in the audit log, with the CLI as the actor.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (actor, target): (String, String) = conn
+        .query_row(
+            "SELECT actor, target FROM audit WHERE action = 'user.create'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(actor.starts_with("cli:"), "{actor}");
+    assert_eq!(target, "user:ana");
+}
+
+#[test]
+fn users_add_reads_a_password_from_stdin_and_refuses_short_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let out = firefly_with_stdin(
+        &db,
+        &[
+            "users",
+            "add",
+            "lee",
+            "--role",
+            "liaison",
+            "--password-stdin",
+        ],
+        "a long enough passphrase\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("password:"), "nothing to show");
+    let hash = password_hash(&db, "lee").unwrap();
+    assert!(api::server::password::verify(
+        "a long enough passphrase",
+        &hash
+    ));
+    let out = firefly_with_stdin(
+        &db,
+        &[
+            "users",
+            "add",
+            "kim",
+            "--role",
+            "planner",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("at least 12"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(password_hash(&db, "kim"), None);
+}

@@ -167,13 +167,19 @@ pub fn run(config: &Config, args: HotspotArgs) -> Result<(), Failure> {
     let filters = args.filters.to_filters().map_err(Failure::Invalid)?;
     let store = Store::open(&config.db)?;
     let incidents = store.incidents()?;
-    let prepared = analysis::prepare(config, &incidents, &filters).map_err(Failure::Invalid)?;
-    for w in &prepared.warnings {
-        eprintln!("firefly: warning: {w}");
-    }
-    let params = params(config, &prepared, &args).map_err(Failure::Invalid)?;
-    let scored = planner::hotspots::score(method, &prepared.grid, &prepared.points, &params)
-        .map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
+    let (prepared, scored, params) = compute(
+        config,
+        &incidents,
+        method,
+        &filters,
+        &args,
+        &mut |prepared| {
+            for w in &prepared.warnings {
+                eprintln!("firefly: warning: {w}");
+            }
+            Ok(())
+        },
+    )?;
     let body = match args.format {
         OutputFormat::Geojson => {
             let mut s = serde_json::to_string(&geojson(&prepared, &scored, &params, &filters))
@@ -203,6 +209,25 @@ pub fn run(config: &Config, args: HotspotArgs) -> Result<(), Failure> {
         scored.cells.len()
     );
     Ok(())
+}
+
+/// Filters, projects and scores `incidents`: what `firefly hotspots` and the HTTP API's
+/// `/api/v1/hotspots` share. `on_prepared` sees the selection before scoring starts (to
+/// print its warnings, or to refuse a grid too large to score).
+pub fn compute(
+    config: &Config,
+    incidents: &[planner::Incident],
+    method: Method,
+    filters: &Filters,
+    args: &HotspotArgs,
+    on_prepared: &mut dyn FnMut(&Prepared) -> Result<(), Failure>,
+) -> Result<(Prepared, Scored, ScoringParams), Failure> {
+    let prepared = analysis::prepare(config, incidents, filters).map_err(Failure::Invalid)?;
+    on_prepared(&prepared)?;
+    let params = params(config, &prepared, args).map_err(Failure::Invalid)?;
+    let scored = planner::hotspots::score(method, &prepared.grid, &prepared.points, &params)
+        .map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
+    Ok((prepared, scored, params))
 }
 
 /// What the filters kept and left out, in one line.

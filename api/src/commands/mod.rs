@@ -7,7 +7,9 @@ pub mod hotspots;
 pub mod ics;
 pub mod import;
 pub mod plan;
+pub mod serve;
 pub mod summary;
+pub mod users;
 pub mod venues;
 pub mod zones;
 

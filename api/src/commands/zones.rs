@@ -3,7 +3,7 @@
 
 use super::Failure;
 use super::hotspots::{FilterArgs, MethodArgs};
-use crate::analysis::{self, Prepared};
+use crate::analysis::{self, Filters, Prepared};
 use crate::config::Config;
 use crate::storage::Store;
 use anyhow::{Context, anyhow};
@@ -52,20 +52,55 @@ pub struct Built {
     pub method: Method,
 }
 
+impl ZoneArgs {
+    /// The method and filters, checked.
+    pub fn parsed(&self) -> Result<(Method, Filters), Failure> {
+        let method: Method = self
+            .method
+            .parse()
+            .map_err(|e| Failure::Invalid(anyhow!("--method: {e}")))?;
+        let filters = self.filters.to_filters().map_err(Failure::Invalid)?;
+        Ok((method, filters))
+    }
+}
+
 /// Loads incidents and premises, scores, and forms the zones.
 pub fn build(config: &Config, args: &ZoneArgs) -> Result<Built, Failure> {
-    let method: Method = args
-        .method
-        .parse()
-        .map_err(|e| Failure::Invalid(anyhow!("--method: {e}")))?;
-    let filters = args.filters.to_filters().map_err(Failure::Invalid)?;
+    let (method, filters) = args.parsed()?;
     let store = Store::open(&config.db)?;
-    let prepared =
-        analysis::prepare(config, &store.incidents()?, &filters).map_err(Failure::Invalid)?;
-    for w in &prepared.warnings {
-        eprintln!("firefly: warning: {w}");
-    }
-    eprintln!("{}", super::hotspots::selection_report(&prepared));
+    let incidents = store.incidents()?;
+    let premises = store.premises()?;
+    build_from(
+        config,
+        &incidents,
+        premises,
+        method,
+        &filters,
+        args,
+        &mut |prepared| {
+            for w in &prepared.warnings {
+                eprintln!("firefly: warning: {w}");
+            }
+            eprintln!("{}", super::hotspots::selection_report(prepared));
+            Ok(())
+        },
+    )
+}
+
+/// Scores the incidents and forms the zones around the premises: what `firefly zones`,
+/// `firefly plan` and the HTTP API's `/api/v1/zones` share. `on_prepared` sees the
+/// selection before scoring starts.
+pub fn build_from(
+    config: &Config,
+    incidents: &[planner::Incident],
+    premises: Vec<planner::Premises>,
+    method: Method,
+    filters: &Filters,
+    args: &ZoneArgs,
+    on_prepared: &mut dyn FnMut(&Prepared) -> Result<(), Failure>,
+) -> Result<Built, Failure> {
+    let prepared = analysis::prepare(config, incidents, filters).map_err(Failure::Invalid)?;
+    on_prepared(&prepared)?;
     let mut params = ScoringParams::new(
         prepared.latest.unwrap_or_else(jiff::Timestamp::now),
         config.tz.clone(),
@@ -75,8 +110,7 @@ pub fn build(config: &Config, args: &ZoneArgs) -> Result<Built, Failure> {
     let totals = weights::cell_totals(&prepared.grid, &weighed.points);
     let scores = method_scores(method, &prepared.grid, &weighed, &totals, &params)
         .map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
-    let venues: Vec<ZoneVenue> = store
-        .premises()?
+    let venues: Vec<ZoneVenue> = premises
         .into_iter()
         .filter_map(|p| {
             let q = prepared.crs.project(p.lon, p.lat).ok()?;

@@ -5,7 +5,9 @@
 //! rest of the program talks to [`Store`] in domain terms, so a server database can be added
 //! later behind the same methods without touching `planner`.
 
+mod audit;
 mod migrations;
+mod users;
 
 use jiff::Timestamp;
 use planner::import::RowError;
@@ -15,7 +17,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::Path;
 
+pub use audit::{AuditEntry, AuditQuery, AuditRow};
 pub use migrations::SCHEMA_VERSION;
+pub use users::{NewUser, SessionUser, User, utc_text};
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +39,10 @@ pub enum StoreError {
     /// for unknown premises. Nothing was written.
     #[error("{} row(s) refer to records that are not in the database", .0.len())]
     Rows(Vec<RowError>),
+    /// The record clashes with one already stored (e.g. a user name that is taken).
+    /// Nothing was written.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -347,12 +355,25 @@ impl Store {
 
     /// Every stored incident, in import order.
     pub fn incidents(&self) -> Result<Vec<Incident>> {
+        Ok(self
+            .incidents_with_ids(None)?
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect())
+    }
+
+    /// Stored incidents with their database ids, in import order; only those inside
+    /// `bbox` (W, S, E, N degrees, edges included) when one is given.
+    pub fn incidents_with_ids(&self, bbox: Option<[f64; 4]>) -> Result<Vec<(i64, Incident)>> {
+        let [w, s, e, n] = bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0]);
         let mut stmt = self.conn.prepare(
             "SELECT source_id, source, occurred_utc, occurred_month, lon, lat, category,
-                    category_raw, location, area_code, area_name
-             FROM incidents ORDER BY id",
+                    category_raw, location, area_code, area_name, id
+             FROM incidents
+             WHERE lon BETWEEN ?1 AND ?3 AND lat BETWEEN ?2 AND ?4
+             ORDER BY id",
         )?;
-        let rows = stmt.query_map([], |row| {
+        let rows = stmt.query_map(params![w, s, e, n], |row| {
             let utc: Option<String> = row.get(2)?;
             let occurred = match utc {
                 Some(t) => OccurredAt::Exact(parse_column(2, &t, |t| t.parse::<Timestamp>())?),
@@ -362,47 +383,77 @@ impl Store {
                 }
             };
             let category: String = row.get(6)?;
-            Ok(Incident {
-                source_id: row.get(0)?,
-                source: row.get(1)?,
-                occurred,
-                lon: row.get(4)?,
-                lat: row.get(5)?,
-                category: parse_column(6, &category, |c| c.parse::<Category>())?,
-                category_raw: row.get(7)?,
-                location: row.get(8)?,
-                area_code: row.get(9)?,
-                area_name: row.get(10)?,
-            })
+            Ok((
+                row.get(11)?,
+                Incident {
+                    source_id: row.get(0)?,
+                    source: row.get(1)?,
+                    occurred,
+                    lon: row.get(4)?,
+                    lat: row.get(5)?,
+                    category: parse_column(6, &category, |c| c.parse::<Category>())?,
+                    category_raw: row.get(7)?,
+                    location: row.get(8)?,
+                    area_code: row.get(9)?,
+                    area_name: row.get(10)?,
+                },
+            ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Every stored premises, by name.
     pub fn premises(&self) -> Result<Vec<Premises>> {
+        Ok(self
+            .premises_with_ids()?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect())
+    }
+
+    /// Every stored premises with its database id (stable across re-imports), by name.
+    pub fn premises_with_ids(&self) -> Result<Vec<(i64, Premises)>> {
         let mut stmt = self.conn.prepare(
             "SELECT source_id, name, address, postcode, kind, lon, lat, licence_ref, closing,
-                    safe_space, district
+                    safe_space, district, id
              FROM premises ORDER BY name, source_id",
         )?;
         let rows = stmt.query_map([], |row| {
             let kind: String = row.get(4)?;
             let closing: String = row.get(8)?;
-            Ok(Premises {
-                source_id: row.get(0)?,
-                name: row.get(1)?,
-                address: row.get(2)?,
-                postcode: row.get(3)?,
-                kind: PremisesKind::parse(&kind).unwrap_or(PremisesKind::Other),
-                lon: row.get(5)?,
-                lat: row.get(6)?,
-                licence_ref: row.get(7)?,
-                closing: serde_json::from_str(&closing).unwrap_or_default(),
-                safe_space: row.get(9)?,
-                district: row.get(10)?,
-            })
+            Ok((
+                row.get(11)?,
+                Premises {
+                    source_id: row.get(0)?,
+                    name: row.get(1)?,
+                    address: row.get(2)?,
+                    postcode: row.get(3)?,
+                    kind: PremisesKind::parse(&kind).unwrap_or(PremisesKind::Other),
+                    lon: row.get(5)?,
+                    lat: row.get(6)?,
+                    licence_ref: row.get(7)?,
+                    closing: serde_json::from_str(&closing).unwrap_or_default(),
+                    safe_space: row.get(9)?,
+                    district: row.get(10)?,
+                },
+            ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The data version: the id of the latest import (0 for none). Anything computed from
+    /// stored records is still valid while this is unchanged.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) FROM imports", [], |r| r.get(0))?)
+    }
+
+    /// The schema version of the open database (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// Number of rows in a table of this schema.
@@ -459,6 +510,36 @@ impl Store {
         Ok(out)
     }
 
+    /// Every training record with its fictional flag, grouped by the premises' `source_id`,
+    /// oldest first.
+    pub fn training_with_flags(&self) -> Result<HashMap<String, Vec<(TrainingRecord, bool)>>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.source_id, t.date, t.course, t.staff_trained, t.trainer, t.notes, t.fictional
+             FROM training_records t JOIN premises p ON p.id = t.premises_id
+             ORDER BY t.date, t.id",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let date: String = row.get(1)?;
+            Ok((
+                TrainingRecord {
+                    premises_id: row.get(0)?,
+                    date: parse_column(1, &date, |d| d.parse::<jiff::civil::Date>())?,
+                    course: row.get(2)?,
+                    staff_trained: row.get(3)?,
+                    trainer: row.get(4)?,
+                    notes: row.get(5)?,
+                },
+                row.get::<_, bool>(6)?,
+            ))
+        })?;
+        let mut out: HashMap<String, Vec<(TrainingRecord, bool)>> = HashMap::new();
+        for r in rows {
+            let r = r?;
+            out.entry(r.0.premises_id.clone()).or_default().push(r);
+        }
+        Ok(out)
+    }
+
     /// `PRAGMA integrity_check` passes.
     #[cfg(test)]
     pub fn integrity_ok(&self) -> Result<bool> {
@@ -476,6 +557,8 @@ pub enum Table {
     Premises,
     Training,
     Imports,
+    Users,
+    Audit,
 }
 
 impl Table {
@@ -485,6 +568,8 @@ impl Table {
             Table::Premises => "premises",
             Table::Training => "training_records",
             Table::Imports => "imports",
+            Table::Users => "users",
+            Table::Audit => "audit",
         }
     }
 }
@@ -651,5 +736,129 @@ mod tests {
             .unwrap();
         assert_eq!(store.training_counts().unwrap(), (1, 1));
         assert_eq!(store.training_by_premises().unwrap()["osm:node/1"].len(), 1);
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_keeping_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("migrations/0001_init.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO imports VALUES (1, 'incidents', '[]', 'csv', 'test', '2024-01-01T00:00:00Z', 1, 1, 0, 0, 0);
+             INSERT INTO incidents (source_id, source, occurred_month, lon, lat, category, category_raw, import_id)
+             VALUES ('a', 'test', '2023-05', -0.41, 51.88, 'violence', 'Violence', 1);",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.count(Table::Incidents).unwrap(), 1);
+        assert_eq!(store.data_version().unwrap(), 1);
+        assert_eq!(store.count(Table::Users).unwrap(), 0);
+        assert!(store.integrity_ok().unwrap());
+    }
+
+    fn new_user(name: &str) -> NewUser<'_> {
+        NewUser {
+            name,
+            role: crate::roles::Role::Officer,
+            unit: Some("LN-FF1"),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",
+        }
+    }
+
+    fn entry(action: &str) -> AuditEntry {
+        AuditEntry {
+            action: action.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn users_are_unique_in_any_case_and_need_an_argon2id_hash() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .add_user(&new_user("ana"), &entry("user.create"))
+            .unwrap();
+        let again = store.add_user(&new_user("ANA"), &entry("user.create"));
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        let mut weak = new_user("bob");
+        weak.password_hash = "plaintext";
+        assert!(store.add_user(&weak, &entry("user.create")).is_err());
+        // Only the successful creation was logged: each write and its entry land together.
+        assert_eq!(store.count(Table::Audit).unwrap(), 1);
+        let (user, hash) = store.user_for_login("Ana").unwrap().unwrap();
+        assert_eq!(
+            (user.name.as_str(), user.unit.as_deref()),
+            ("ana", Some("LN-FF1"))
+        );
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(store.user_for_login("nobody").unwrap().is_none());
+    }
+
+    #[test]
+    fn sessions_are_found_by_hash_until_they_expire_or_are_revoked() {
+        let mut store = Store::open_in_memory().unwrap();
+        let id = store
+            .add_user(&new_user("ana"), &entry("user.create"))
+            .unwrap();
+        let later = Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(1))
+            .unwrap();
+        let earlier = Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_secs(1))
+            .unwrap();
+        let live = "a".repeat(64);
+        let expired = "b".repeat(64);
+        let sid = store
+            .create_session(id, &live, later, Some("127.0.0.1"), &entry("auth.login"))
+            .unwrap();
+        store
+            .create_session(id, &expired, earlier, None, &entry("auth.login"))
+            .unwrap();
+        let found = store.session(&live).unwrap().unwrap();
+        assert_eq!((found.session_id, found.user.name.as_str()), (sid, "ana"));
+        assert_eq!(
+            found.expires_at,
+            Timestamp::from_second(later.as_second()).unwrap()
+        );
+        assert!(store.session(&expired).unwrap().is_none());
+        assert!(store.revoke_session(sid, &entry("auth.logout")).unwrap());
+        assert!(store.session(&live).unwrap().is_none());
+        assert!(!store.revoke_session(sid, &entry("auth.logout")).unwrap());
+        assert_eq!(store.count(Table::Audit).unwrap(), 5);
+    }
+
+    #[test]
+    fn the_audit_log_refuses_updates_and_deletes() {
+        let mut store = Store::open_in_memory().unwrap();
+        let first = store.append_audit(&entry("incidents.read")).unwrap();
+        let second = store.append_audit(&entry("audit.read")).unwrap();
+        assert!(second > first);
+        for sql in ["UPDATE audit SET action = 'x'", "DELETE FROM audit"] {
+            let e = store.conn.execute(sql, []).unwrap_err();
+            assert!(e.to_string().contains("append-only"), "{e}");
+        }
+        let rows = store
+            .audit_entries(&AuditQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [second, first]
+        );
+        let older = store
+            .audit_entries(&AuditQuery {
+                before: Some(second),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(older.len(), 1);
     }
 }

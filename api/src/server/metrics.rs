@@ -1,0 +1,188 @@
+//! Request counts and durations by route and status, and a few counters of our own, served
+//! as Prometheus text at `/metrics`. Routes are labelled by their template
+//! (`/api/v1/premises/{id}`), never the raw path, so the label set stays small.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::state::AppState;
+
+/// Upper bounds of the duration histogram, seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// The server's counters.
+#[derive(Debug)]
+pub struct Metrics {
+    started: Instant,
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    durations: Mutex<BTreeMap<String, Histogram>>,
+    pub cache_hits: AtomicU64,
+    pub cache_misses: AtomicU64,
+    pub login_failures: AtomicU64,
+    pub logins_refused: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            started: Instant::now(),
+            requests: Mutex::default(),
+            durations: Mutex::default(),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
+            login_failures: AtomicU64::new(0),
+            logins_refused: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Escapes a Prometheus label value.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Metrics {
+    pub fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        if let Ok(mut map) = self.requests.lock() {
+            *map.entry((method.to_string(), route.to_string(), status))
+                .or_default() += 1;
+        }
+        if let Ok(mut map) = self.durations.lock() {
+            let h = map.entry(route.to_string()).or_default();
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                if seconds <= *bound {
+                    h.counts[i] += 1;
+                }
+            }
+            h.count += 1;
+            h.sum += seconds;
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# HELP firefly_http_requests_total HTTP requests answered, by method, route and status.\n# TYPE firefly_http_requests_total counter"
+        );
+        if let Ok(map) = self.requests.lock() {
+            for ((method, route, status), n) in map.iter() {
+                let _ = writeln!(
+                    s,
+                    "firefly_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
+                    label(method),
+                    label(route)
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "# HELP firefly_http_request_duration_seconds Time to answer, by route.\n# TYPE firefly_http_request_duration_seconds histogram"
+        );
+        if let Ok(map) = self.durations.lock() {
+            for (route, h) in map.iter() {
+                let route = label(route);
+                for (bound, n) in BUCKETS.iter().zip(h.counts) {
+                    let _ = writeln!(
+                        s,
+                        "firefly_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
+                    );
+                }
+                let _ = writeln!(
+                    s,
+                    "firefly_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}\nfirefly_http_request_duration_seconds_sum{{route=\"{route}\"}} {}\nfirefly_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                    h.count, h.sum, h.count
+                );
+            }
+        }
+        for (name, help, v) in [
+            (
+                "firefly_result_cache_hits_total",
+                "Hotspot and zone requests answered from the cache.",
+                &self.cache_hits,
+            ),
+            (
+                "firefly_result_cache_misses_total",
+                "Hotspot and zone requests computed afresh.",
+                &self.cache_misses,
+            ),
+            (
+                "firefly_login_failures_total",
+                "Logins refused for a wrong name or password.",
+                &self.login_failures,
+            ),
+            (
+                "firefly_logins_rate_limited_total",
+                "Logins refused by the rate limiter.",
+                &self.logins_refused,
+            ),
+        ] {
+            let _ = writeln!(
+                s,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "# HELP firefly_uptime_seconds Seconds since the server started.\n# TYPE firefly_uptime_seconds gauge\nfirefly_uptime_seconds {:.3}",
+            self.started.elapsed().as_secs_f64()
+        );
+        s
+    }
+}
+
+/// Middleware: counts every request by method, route template and status.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let res = next.run(req).await;
+    state.metrics.record(
+        &method,
+        &route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    res
+}
+
+/// `GET /metrics`: Prometheus text.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"))
+)]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,75 @@
+//! The HTTP API (`firefly serve`): axum on tokio, built by [`app`] from an [`AppState`], so
+//! tests drive the whole router with `oneshot` and no socket.
+//!
+//! | module | holds |
+//! |---|---|
+//! | `routes` | [`app`]: every route, the layers, `/healthz`, `/readyz`, `/api/openapi.json` |
+//! | `state` | [`AppState`] and the SQLite connection pool ([`Db`]) |
+//! | `error` | [`AppError`]: the one mapping from failures to RFC 9457 problem details |
+//! | `auth`, `policy` | login, logout, sessions, the [`auth::Authenticated`] and [`auth::Require`] extractors; who may see what |
+//! | `password` | argon2id hashes, generated passwords, session tokens |
+//! | `ratelimit` | the in-memory login rate limiter |
+//! | `metrics` | request counts and durations, Prometheus text at `/metrics` |
+//! | `cache` | hotspot and zone results per (parameters, data version) |
+//! | `incidents`, `premises`, `analysis`, `audit` | the data endpoints |
+
+pub mod analysis;
+pub mod audit;
+pub mod auth;
+pub mod cache;
+pub mod error;
+pub mod incidents;
+pub mod metrics;
+pub mod password;
+pub mod policy;
+pub mod premises;
+pub mod ratelimit;
+pub mod routes;
+pub mod state;
+
+pub use error::AppError;
+pub use routes::app;
+pub use state::{AppState, Db};
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+/// Serves `state` on `listener` until `shutdown` completes, then lets requests in flight
+/// finish (graceful shutdown).
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

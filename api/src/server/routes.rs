@@ -1,0 +1,190 @@
+//! [`app`]: every route of the API, its layers, and the OpenAPI document generated from the
+//! handlers' annotations (utoipa), served at `/api/openapi.json`.
+
+use super::error::{AppError, AppJson, problem_details};
+use super::state::AppState;
+use super::{analysis, audit, auth, incidents, metrics, premises};
+use crate::storage::SCHEMA_VERSION;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Firefly API",
+        description = "Night-time-economy patrol planning: hotspots, zones, premises, incidents. \
+Errors are RFC 9457 problem details (`application/problem+json`). Log in at \
+`/api/v1/auth/login`; send `Authorization: Bearer TOKEN` or the `firefly_session` cookie. \
+Roles: planner (incidents, hotspots, zones, premises, plans), officer (hotspot cells, zones, premises), \
+liaison (premises and training, hotspot cells), admin (everything, audit). No session: 401; \
+a role without access: 403.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    components(schemas(super::error::Problem)),
+    modifiers(&Security),
+    tags(
+        (name = "operations", description = "Health, readiness, metrics"),
+        (name = "auth", description = "Sessions"),
+        (name = "data", description = "Incidents and premises"),
+        (name = "analysis", description = "Hotspots and zones"),
+        (name = "admin", description = "The audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The `token` from POST /api/v1/auth/login (64 hex digits).",
+                    ))
+                    .build(),
+            ),
+        );
+        let mut cookie = ApiKeyValue::new(auth::SESSION_COOKIE);
+        cookie.description =
+            Some("Set by POST /api/v1/auth/login (HttpOnly, SameSite=Strict).".into());
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(cookie)),
+        );
+    }
+}
+
+/// `/healthz` body.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+/// `/readyz` body.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Ready {
+    pub status: String,
+    pub schema_version: i64,
+    /// The id of the latest import.
+    pub data_version: i64,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+async fn healthz() -> AppJson<Health> {
+    AppJson(Health {
+        status: "ok".into(),
+    })
+}
+
+/// The database answers and has this build's schema.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, body = Ready),
+        (status = 503, description = "Database unreachable or not migrated", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn readyz(State(state): State<AppState>) -> Result<AppJson<Ready>, AppError> {
+    let versions = state
+        .db
+        .run(|s| Ok((s.schema_version()?, s.data_version()?)))
+        .await;
+    match versions {
+        Ok((schema, data)) if schema == SCHEMA_VERSION => Ok(AppJson(Ready {
+            status: "ready".into(),
+            schema_version: schema,
+            data_version: data,
+        })),
+        Ok((schema, _)) => Err(AppError::Unavailable(format!(
+            "the database has schema version {schema}, this server needs {SCHEMA_VERSION}"
+        ))),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            Err(AppError::Unavailable("the database does not answer".into()))
+        }
+    }
+}
+
+async fn not_found(uri: axum::http::Uri) -> AppError {
+    AppError::NotFound(format!("there is nothing at {}", uri.path()))
+}
+
+/// The whole API: routes, authorisation extractors, problem details, metrics, logs.
+pub fn app(state: AppState) -> Router {
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(incidents::list))
+        .routes(routes!(premises::list))
+        .routes(routes!(premises::one))
+        .routes(routes!(analysis::hotspots))
+        .routes(routes!(analysis::zones))
+        .routes(routes!(audit::list))
+        .split_for_parts();
+    api.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let document = Bytes::from(serde_json::to_vec(&api).unwrap_or_default());
+    let timeout = state.server.request_timeout;
+    let body_limit = state.server.body_limit;
+    router
+        .route(
+            "/api/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
+        )
+        .fallback(not_found)
+        .layer(
+            // Outermost first.
+            ServiceBuilder::new()
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(CompressionLayer::new())
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    metrics::track,
+                ))
+                .layer(middleware::from_fn(problem_details))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    timeout,
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
+                .layer(DefaultBodyLimit::disable())
+                .layer(RequestBodyLimitLayer::new(body_limit)),
+        )
+        .with_state(state)
+}

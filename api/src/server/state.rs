@@ -1,0 +1,113 @@
+//! What every handler shares: the configuration, the database, the caches and counters.
+//!
+//! Database access: a small pool of `Store`s (SQLite connections), each call run on tokio's
+//! blocking threads (`spawn_blocking`) so that SQLite never stalls the async workers. In WAL
+//! mode readers run side by side and never block the writer; SQLite itself serialises
+//! writers (each waits up to the store's busy timeout), and every write is one transaction.
+//! A semaphore bounds the connections open at once; an idle connection is reused, so the
+//! per-request cost is a lookup, not an open. Chosen over one `Mutex<Connection>`, which
+//! would make a long read (loading a million incidents for scoring) block every login.
+
+use super::cache::ResultCache;
+use super::error::AppError;
+use super::metrics::Metrics;
+use super::ratelimit::LoginLimiter;
+use crate::config::{Config, ServerConfig};
+use crate::storage::{Store, StoreError};
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+
+/// A pool of SQLite connections to one database file.
+pub struct Db {
+    path: PathBuf,
+    idle: Mutex<Vec<Store>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Db {
+    /// Opens (creating and migrating if needed) the database, keeping the connection.
+    pub fn open(path: PathBuf, connections: usize) -> Result<Arc<Db>, StoreError> {
+        let first = Store::open(&path)?;
+        Ok(Arc::new(Db {
+            path,
+            idle: Mutex::new(vec![first]),
+            permits: Arc::new(Semaphore::new(connections.max(1))),
+        }))
+    }
+
+    /// Runs `f` with a connection on a blocking thread.
+    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let db = Arc::clone(self);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let taken = db.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut store = match taken {
+                Some(s) => s,
+                None => Store::open(&db.path)?,
+            };
+            let result = f(&mut store);
+            db.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(store);
+            result
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("database task failed: {e}")))?;
+        Ok(outcome?)
+    }
+}
+
+/// The shared state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// What [`AppState`] holds.
+pub struct Inner {
+    pub config: Config,
+    pub server: ServerConfig,
+    pub db: Arc<Db>,
+    /// Hotspot and zone results per (parameters, data version).
+    pub cache: ResultCache,
+    pub limiter: LoginLimiter,
+    pub metrics: Metrics,
+    /// Bounds the scoring runs at once to the cores there are.
+    pub compute: Arc<Semaphore>,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the database named by `config` (creating and migrating it if needed).
+    pub fn new(config: Config, server: ServerConfig) -> Result<AppState, StoreError> {
+        let db = Db::open(config.db.clone(), server.db_connections)?;
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Ok(AppState(Arc::new(Inner {
+            limiter: LoginLimiter::new(server.login_limits),
+            config,
+            server,
+            db,
+            cache: ResultCache::new(64, 256 << 20),
+            metrics: Metrics::default(),
+            compute: Arc::new(Semaphore::new(cores)),
+        })))
+    }
+}

@@ -1,0 +1,172 @@
+//! Users and sessions. Passwords arrive here already hashed (argon2id, `server::password`)
+//! and session tokens as their SHA-256: neither a password nor a token is ever stored.
+
+use super::audit::{AuditEntry, insert_audit};
+use super::{Result, Store, StoreError};
+use crate::roles::Role;
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+/// A user as the server sees them (no password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    /// The officer's unit callsign.
+    pub unit: Option<String>,
+    pub disabled: bool,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub unit: Option<&'a str>,
+    /// An argon2id PHC string (`$argon2id$v=19$...`).
+    pub password_hash: &'a str,
+}
+
+/// A valid session and its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub session_id: i64,
+    pub user: User,
+    pub expires_at: Timestamp,
+}
+
+/// Fixed-width UTC text (`YYYY-MM-DDTHH:MM:SSZ`): comparing the text compares the instants.
+pub fn utc_text(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn user_from_row(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
+    let role: String = row.get(at + 2)?;
+    Ok(User {
+        id: row.get(at)?,
+        name: row.get(at + 1)?,
+        role: super::parse_column(at + 2, &role, |r| r.parse::<Role>())?,
+        unit: row.get(at + 3)?,
+        disabled: row.get(at + 4)?,
+    })
+}
+
+impl Store {
+    /// Creates a user and logs it, in one transaction. A name already taken (in any case)
+    /// is [`StoreError::Conflict`].
+    pub fn add_user(&mut self, user: &NewUser<'_>, audit: &AuditEntry) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        let inserted = tx.execute(
+            "INSERT INTO users (name, role, unit, password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (name) DO NOTHING",
+            params![
+                user.name,
+                user.role.as_str(),
+                user.unit,
+                user.password_hash,
+                utc_text(Timestamp::now())
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!(
+                "a user named {:?} already exists",
+                user.name
+            )));
+        }
+        let id = tx.last_insert_rowid();
+        insert_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The user with this name (any case) and their password hash, for logging in.
+    pub fn user_for_login(&self, name: &str) -> Result<Option<(User, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, name, role, unit, disabled, password_hash FROM users WHERE name = ?1",
+                [name],
+                |row| Ok((user_from_row(row, 0)?, row.get(5)?)),
+            )
+            .optional()?)
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> Result<Vec<User>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name, role, unit, disabled FROM users ORDER BY name")?;
+        let rows = stmt.query_map([], |row| user_from_row(row, 0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Stores a new session (by its token's SHA-256) and logs the login, in one
+    /// transaction; sessions that have expired are deleted on the way.
+    pub fn create_session(
+        &mut self,
+        user_id: i64,
+        token_sha256: &str,
+        expires_at: Timestamp,
+        remote_addr: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<i64> {
+        let now = utc_text(Timestamp::now());
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [&now])?;
+        tx.execute(
+            "INSERT INTO sessions (token_sha256, user_id, created_at, expires_at, remote_addr)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                token_sha256,
+                user_id,
+                now,
+                utc_text(expires_at),
+                remote_addr
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        insert_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The session with this token hash, if it is neither expired nor revoked and its user
+    /// is not disabled.
+    pub fn session(&self, token_sha256: &str) -> Result<Option<SessionUser>> {
+        let now = utc_text(Timestamp::now());
+        let found = self
+            .conn
+            .query_row(
+                "SELECT s.id, s.expires_at, u.id, u.name, u.role, u.unit, u.disabled
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_sha256 = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2
+                   AND u.disabled = 0",
+                params![token_sha256, now],
+                |row| {
+                    let expires: String = row.get(1)?;
+                    Ok(SessionUser {
+                        session_id: row.get(0)?,
+                        expires_at: super::parse_column(1, &expires, |t| t.parse::<Timestamp>())?,
+                        user: user_from_row(row, 2)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(found)
+    }
+
+    /// Revokes a session and logs the logout, in one transaction. False when the session
+    /// was not active.
+    pub fn revoke_session(&mut self, session_id: i64, audit: &AuditEntry) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![session_id, utc_text(Timestamp::now())],
+        )?;
+        insert_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+}
