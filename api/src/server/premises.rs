@@ -91,7 +91,7 @@ fn today(state: &AppState) -> jiff::civil::Date {
     responses(
         (status = 200, description = "A FeatureCollection of Points: name, kind, address, closing times, Safe Space, `training_status`, `last_trained`, `refresher_due`, `training_fictional` and `training_label` (set when the status rests on fictional demo records)", body = Object, content_type = "application/geo+json"),
         (status = 401, description = "No valid session", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an officer, liaison or admin", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not signed in with a role that may see premises (planner, officer, liaison, admin)", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter values", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -154,7 +154,7 @@ pub async fn list(
     responses(
         (status = 200, description = "A Feature with the same properties as in the list", body = Object, content_type = "application/geo+json"),
         (status = 401, description = "No valid session", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an officer, liaison or admin", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not signed in with a role that may see premises (planner, officer, liaison, admin)", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such premises", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
