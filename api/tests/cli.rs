@@ -627,32 +627,34 @@ fn venues_rank_by_nearby_harm_and_profile_reads_local_hours() {
     assert_eq!(cells[24], "100.0", "{sat}");
 }
 
+/// Imports the given police.uk months and the Bedfordshire OSM pubs into `db`.
+fn seed_months_and_pubs(db: &Path, months: &[&str]) {
+    let street = repo("data/police-uk/bedfordshire/street");
+    let files: Vec<String> = months
+        .iter()
+        .map(|m| {
+            street
+                .join(format!("{m}-bedfordshire-street.csv"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["import", "incidents"];
+    args.extend(files.iter().map(String::as_str));
+    assert!(firefly(db, &args).status.success());
+    let pubs = repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson");
+    assert!(
+        firefly(db, &["import", "premises", pubs.to_str().unwrap()])
+            .status
+            .success()
+    );
+}
+
 #[test]
 fn zones_are_walkable_named_polygons() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("f.db");
-    let street = repo("data/police-uk/bedfordshire/street");
-    let a = street.join("2024-03-bedfordshire-street.csv");
-    let b = street.join("2024-04-bedfordshire-street.csv");
-    assert!(
-        firefly(
-            &db,
-            &[
-                "import",
-                "incidents",
-                a.to_str().unwrap(),
-                b.to_str().unwrap()
-            ]
-        )
-        .status
-        .success()
-    );
-    let pubs = repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson");
-    assert!(
-        firefly(&db, &["import", "premises", pubs.to_str().unwrap()])
-            .status
-            .success()
-    );
+    seed_months_and_pubs(&db, &["2024-03", "2024-04"]);
     let boundary = repo("data/boundaries/bedfordshire_lad20.geojson");
     let out_path = dir.path().join("z.geojson");
     let out = firefly(
@@ -710,28 +712,7 @@ fn zones_are_walkable_named_polygons() {
 fn plan_writes_checkable_json_csv_and_calendars_on_a_dst_night() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("f.db");
-    let street = repo("data/police-uk/bedfordshire/street");
-    let a = street.join("2024-02-bedfordshire-street.csv");
-    let b = street.join("2024-03-bedfordshire-street.csv");
-    assert!(
-        firefly(
-            &db,
-            &[
-                "import",
-                "incidents",
-                a.to_str().unwrap(),
-                b.to_str().unwrap()
-            ]
-        )
-        .status
-        .success()
-    );
-    let pubs = repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson");
-    assert!(
-        firefly(&db, &["import", "premises", pubs.to_str().unwrap()])
-            .status
-            .success()
-    );
+    seed_months_and_pubs(&db, &["2024-02", "2024-03"]);
     let units = dir.path().join("units.csv");
     std::fs::write(
         &units,
