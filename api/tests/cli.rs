@@ -246,7 +246,7 @@ fn other_failures_exit_1_and_bad_settings_exit_2() {
 fn demo_loads_and_summarises() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("f.db");
-    let out = firefly(&db, &["demo"]);
+    let out = firefly(&db, &["demo", "--no-serve"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     for expected in [
@@ -261,6 +261,13 @@ fn demo_loads_and_summarises() {
             "missing {expected:?} in\n{stdout}"
         );
     }
+    // The demo users, one per role, each with a password shown once.
+    assert_eq!(stdout.matches("password: ").count(), 4, "{stdout}");
+    assert!(
+        stdout.contains("created user demo-officer (officer, unit LN-FF1)"),
+        "{stdout}"
+    );
+    assert_eq!(count(&db, "users"), 4);
     // It leaves settings for the next commands: the same database and the force boundary.
     let settings = std::fs::read_to_string(dir.path().join("firefly.toml")).unwrap();
     assert!(
@@ -279,13 +286,18 @@ fn demo_loads_and_summarises() {
         text(&out.stdout)
     );
     // Running it again adds nothing.
-    let again = firefly(&db, &["demo"]);
+    let again = firefly(&db, &["demo", "--no-serve"]);
     assert!(
         text(&again.stdout).contains("0 new, 58,976 already present"),
         "{}",
         text(&again.stdout)
     );
     assert_eq!(count(&db, "incidents"), 58_976);
+    assert!(
+        !text(&again.stdout).contains("password: "),
+        "passwords are never reset"
+    );
+    assert_eq!(count(&db, "users"), 4);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use super::Failure;
 use super::import::{IncidentFormat, PremisesFormat};
 use crate::config::Config;
+use crate::roles::Role;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,39 @@ pub struct DemoArgs {
     /// The repository's `data/` folder (default: ./data, else the one beside the sources).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Load and summarise only; do not start the server.
+    #[arg(long)]
+    pub no_serve: bool,
+    #[command(flatten)]
+    pub serve: super::serve::ServeArgs,
+}
+
+/// Demo users, one per role, created with generated passwords when the database has none.
+const DEMO_USERS: [(&str, Role, Option<&str>); 4] = [
+    ("demo-planner", Role::Planner, None),
+    ("demo-officer", Role::Officer, Some("LN-FF1")),
+    ("demo-liaison", Role::Liaison, None),
+    ("demo-admin", Role::Admin, None),
+];
+
+/// Creates the demo users if there are no users at all, printing each generated password
+/// once. With users already there, nothing is created (and no password is ever reset).
+fn demo_users(config: &Config) -> Result<(), Failure> {
+    if crate::storage::Store::open(&config.db)?.count(crate::storage::Table::Users)? > 0 {
+        println!("\nUsers exist already: log in with yours (`firefly users list` shows them).");
+        return Ok(());
+    }
+    println!("\nDemo users (passwords are generated now and shown only this once):");
+    for (name, role, unit) in DEMO_USERS {
+        let args = super::users::AddArgs {
+            name: name.to_string(),
+            role,
+            unit: unit.map(str::to_string),
+            password_stdin: false,
+        };
+        super::users::add(config, args, &mut std::io::empty())?;
+    }
+    Ok(())
 }
 
 /// Writes `./firefly.toml` for the demo (database and force boundary) unless one exists,
@@ -80,6 +114,7 @@ pub fn run(mut config: Config, args: DemoArgs) -> Result<(), Failure> {
     println!();
     super::summary::run(&config)?;
     write_local_config(&config)?;
+    demo_users(&config)?;
     println!(
         "\nNext:\n  firefly hotspots -o hotspots.geojson           # KDE hotspots of weekend nights\n  \
          firefly zones -o zones.geojson                 # walkable patrol zones named after venues\n  \
@@ -93,5 +128,14 @@ pub fn run(mut config: Config, args: DemoArgs) -> Result<(), Failure> {
         "\nData: police.uk (Open Government Licence v3.0), OpenStreetMap (© OpenStreetMap contributors, ODbL 1.0), \
          ONS boundaries (OGL v3.0). Training records are FICTIONAL demo data."
     );
-    Ok(())
+    if args.no_serve {
+        return Ok(());
+    }
+    println!(
+        "\nStarting the server. Log in as a demo user (passwords above, or create your own with \
+         `firefly users add`):\n  curl -s -X POST http://ADDRESS/api/v1/auth/login -H 'content-type: application/json' \
+         -d '{{\"username\": \"demo-planner\", \"password\": \"...\"}}'\n\
+         then send `Authorization: Bearer TOKEN`. The map UI is not built yet: the API serves JSON and GeoJSON."
+    );
+    super::serve::run(config, args.serve)
 }
