@@ -11,6 +11,7 @@
 //! | server address (`firefly serve`) | `--addr` | `FIREFLY_ADDR` | `server.addr` | `127.0.0.1:8080` |
 //! | session lifetime, hours | `--session-hours` | `FIREFLY_SESSION_HOURS` | `server.session_hours` | `12` |
 //! | `Secure` session cookie | `--secure-cookie` | `FIREFLY_SECURE_COOKIE` | `server.secure_cookie` | on unless the address is loopback |
+//! | largest import body, MiB (`POST /api/v1/imports/...`) | `--import-limit-mib` | `FIREFLY_IMPORT_LIMIT_MIB` | `server.import_limit_mib` | `64` |
 //!
 //! Without `--config`, `./firefly.toml` is read if it exists; `firefly demo` writes one
 //! that points at the demo's force boundary.
@@ -54,6 +55,7 @@ pub struct ServerFile {
     pub addr: Option<String>,
     pub session_hours: Option<u32>,
     pub secure_cookie: Option<bool>,
+    pub import_limit_mib: Option<u32>,
 }
 
 /// Settings given on the command line or in the environment (clap reads both).
@@ -129,7 +131,13 @@ pub struct ServerOverrides {
     pub addr: Option<String>,
     pub session_hours: Option<u32>,
     pub secure_cookie: Option<bool>,
+    pub import_limit_mib: Option<u32>,
 }
+
+/// The default largest import body, MiB: a year of a large force's police.uk files.
+pub const DEFAULT_IMPORT_LIMIT_MIB: usize = 64;
+/// The largest import body that may be configured, MiB (the body is held in memory).
+pub const MAX_IMPORT_LIMIT_MIB: usize = 1024;
 
 /// How many failed logins are allowed before further attempts are refused for a while.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,8 +170,10 @@ pub struct ServerConfig {
     pub login_limits: LoginLimits,
     /// Longest time one request may take before it is answered 503.
     pub request_timeout: Duration,
-    /// Largest request body accepted, bytes.
+    /// Largest request body accepted, bytes (imports excepted).
     pub body_limit: usize,
+    /// Largest body of `POST /api/v1/imports/...` (the file itself), bytes.
+    pub import_body_limit: usize,
     /// SQLite connections kept open (and so database calls running at once).
     pub db_connections: usize,
 }
@@ -177,6 +187,7 @@ impl Default for ServerConfig {
             login_limits: LoginLimits::default(),
             request_timeout: Duration::from_secs(60),
             body_limit: 1 << 20,
+            import_body_limit: DEFAULT_IMPORT_LIMIT_MIB << 20,
             db_connections: 8,
         }
     }
@@ -205,10 +216,20 @@ impl ServerConfig {
             .secure_cookie
             .or(file.secure_cookie)
             .unwrap_or(!addr.ip().is_loopback());
+        let import_mib = overrides
+            .import_limit_mib
+            .or(file.import_limit_mib)
+            .map_or(DEFAULT_IMPORT_LIMIT_MIB, |m| m as usize);
+        if !(1..=MAX_IMPORT_LIMIT_MIB).contains(&import_mib) {
+            bail!(
+                "import_limit_mib {import_mib} is out of range: 1 to {MAX_IMPORT_LIMIT_MIB} (MiB)"
+            );
+        }
         Ok(ServerConfig {
             addr,
             session_ttl: Duration::from_secs(u64::from(hours) * 3600),
             secure_cookie,
+            import_body_limit: import_mib << 20,
             ..ServerConfig::default()
         })
     }
@@ -270,11 +291,22 @@ mod tests {
             addr: Some("0.0.0.0:9000".into()),
             session_hours: Some(8),
             secure_cookie: None,
+            import_limit_mib: Some(16),
         };
         let c = ServerConfig::resolve(&file, ServerOverrides::default()).unwrap();
         assert_eq!(c.addr.port(), 9000);
         assert_eq!(c.session_ttl, Duration::from_secs(8 * 3600));
         assert!(c.secure_cookie, "not loopback: Secure by default");
+        assert_eq!((c.import_body_limit, c.body_limit), (16 << 20, 1 << 20));
+        let e = ServerConfig::resolve(
+            &ServerFile::default(),
+            ServerOverrides {
+                import_limit_mib: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("import_limit_mib"), "{e}");
         let c = ServerConfig::resolve(
             &file,
             ServerOverrides {

@@ -12,6 +12,7 @@ pub mod category;
 pub mod crs;
 pub mod harm;
 pub mod hotspots;
+pub mod impact;
 pub mod import;
 pub mod incident;
 pub mod index;

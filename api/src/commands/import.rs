@@ -3,7 +3,7 @@
 
 use super::{Failure, thousands};
 use crate::config::Config;
-use crate::storage::{ImportMeta, Store, StoreError, Stored};
+use crate::storage::{AuditEntry, ImportMeta, Store, StoreError, Stored};
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,6 +11,7 @@ use planner::import::{
     CsvRows, Import, RowError, force_csv, geojson_points, police_uk, premises, training,
     us_open_data,
 };
+use std::borrow::BorrowMut;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -154,8 +155,13 @@ pub fn read_incidents(
     format: IncidentFormat,
     config: &Config,
 ) -> (Import<planner::Incident>, &'static str) {
-    let format = match format {
-        IncidentFormat::Auto if is_json(path_hint) => IncidentFormat::Geojson,
+    read_incidents_as(name, is_json(path_hint), bytes, format, &config.tz)
+}
+
+/// The format `Auto` stands for, from the JSON hint and the header.
+fn detect_incidents(json: bool, bytes: &[u8], format: IncidentFormat) -> IncidentFormat {
+    match format {
+        IncidentFormat::Auto if json => IncidentFormat::Geojson,
         IncidentFormat::Auto => {
             let headers = headers_of(bytes);
             if police_uk::recognises(&headers) {
@@ -170,13 +176,20 @@ pub fn read_incidents(
             }
         }
         f => f,
-    };
-    match format {
+    }
+}
+
+/// Reads incidents from one file's bytes; `json` says the name or the content type is JSON.
+fn read_incidents_as(
+    name: &str,
+    json: bool,
+    bytes: &[u8],
+    format: IncidentFormat,
+    tz: &jiff::tz::TimeZone,
+) -> (Import<planner::Incident>, &'static str) {
+    match detect_incidents(json, bytes, format) {
         IncidentFormat::PoliceUk => (police_uk::read(name, bytes), "police-uk"),
-        IncidentFormat::Geojson => (
-            geojson_points::read_bytes(name, bytes, &config.tz),
-            "geojson",
-        ),
+        IncidentFormat::Geojson => (geojson_points::read_bytes(name, bytes, tz), "geojson"),
         IncidentFormat::Chicago => (
             us_open_data::read(name, bytes, us_open_data::UsSource::Chicago),
             "chicago",
@@ -189,10 +202,68 @@ pub fn read_incidents(
             us_open_data::read(name, bytes, us_open_data::UsSource::SanFrancisco),
             "san-francisco",
         ),
-        IncidentFormat::Csv | IncidentFormat::Auto => {
-            (force_csv::read(name, bytes, &config.tz), "csv")
+        IncidentFormat::Csv | IncidentFormat::Auto => (force_csv::read(name, bytes, tz), "csv"),
+    }
+}
+
+/// One file to import, already in memory: the CLI reads it from disk, the HTTP API
+/// receives it as a request body.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The name in row errors and the imports log (a path, or the API's `filename`).
+    pub name: String,
+    /// Read as JSON (GeoJSON) when the format is `auto`: from the file's extension, or the
+    /// request's content type.
+    pub json: bool,
+    pub bytes: Vec<u8>,
+}
+
+impl Input {
+    /// Reads a file (decompressing `.gz`); a missing or unreadable file is invalid input.
+    pub fn read(path: &Path) -> Result<Input, Failure> {
+        Ok(Input {
+            name: display_name(path),
+            json: is_json(path),
+            bytes: read_file(path).map_err(Failure::Invalid)?,
+        })
+    }
+}
+
+/// Who runs an import: the imports log's actor, and (API) the audit entry written in the
+/// import's transaction.
+#[derive(Debug, Clone)]
+pub struct ImportActor {
+    pub name: String,
+    pub audit: Option<AuditEntry>,
+}
+
+impl ImportActor {
+    /// The CLI's user (`cli:<login>`), no audit entry.
+    pub fn cli() -> ImportActor {
+        ImportActor {
+            name: actor(),
+            audit: None,
         }
     }
+}
+
+/// What an import did: the rows read, skipped and rejected, and what was stored. The CLI
+/// prints it; the HTTP API answers it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub files: Vec<String>,
+    /// The formats read (`police-uk`, `osm-geojson`, ...), comma-separated.
+    pub format: String,
+    pub rows_read: u64,
+    /// Rows the source documents as unusable, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Invalid rows: left out with `skip_invalid`, else the reason nothing was stored.
+    pub errors: Vec<RowError>,
+    /// Training rows naming premises that are not stored: nothing was stored.
+    pub unknown_premises: Vec<RowError>,
+    /// What was stored, in one transaction; `None` when the import was refused and
+    /// nothing was written.
+    pub stored: Option<Stored>,
 }
 
 /// Everything read from a set of files, before storing.
@@ -233,8 +304,46 @@ impl<T> Batch<T> {
         self.records.extend(import.records);
     }
 
-    /// Prints every row error; rejects the batch unless `skip_invalid`.
-    fn check(&self, what: &str, skip_invalid: bool) -> Result<(), Failure> {
+    /// May the batch be stored: no invalid row, or `skip_invalid`.
+    fn accepted(&self, skip_invalid: bool) -> bool {
+        self.errors.is_empty() || skip_invalid
+    }
+
+    fn meta(&self, actor: &ImportActor) -> ImportMeta {
+        ImportMeta {
+            files: self.files.clone(),
+            format: self.formats.join(","),
+            actor: actor.name.clone(),
+            skipped: self.skipped.values().sum(),
+            rejected: self.errors.len() as u64,
+            rows_read: self.rows,
+            audit: actor.audit.clone(),
+        }
+    }
+
+    fn outcome(self, stored: Option<Stored>, unknown_premises: Vec<RowError>) -> Outcome {
+        Outcome {
+            files: self.files,
+            format: self.formats.join(","),
+            rows_read: self.rows,
+            skipped: self.skipped,
+            errors: self.errors,
+            unknown_premises,
+            stored,
+        }
+    }
+}
+
+impl Outcome {
+    /// The CLI's report: every row error to stderr, then either the refusal (invalid
+    /// input, exit code 2) or the summary line on stdout.
+    fn report(
+        &self,
+        what: &str,
+        label: &str,
+        skip_invalid: bool,
+        started: Instant,
+    ) -> Result<Stored, Failure> {
         for e in &self.errors {
             eprintln!("{e}");
         }
@@ -245,34 +354,32 @@ impl<T> Batch<T> {
                 self.files.join(", ")
             )));
         }
-        Ok(())
-    }
-
-    fn meta(&self, actor: String) -> ImportMeta {
-        ImportMeta {
-            files: self.files.clone(),
-            format: self.formats.join(","),
-            actor,
-            skipped: self.skipped.values().sum(),
-            rejected: self.errors.len() as u64,
-            rows_read: self.rows,
+        if !self.unknown_premises.is_empty() {
+            for e in &self.unknown_premises {
+                eprintln!("{e}");
+            }
+            return Err(Failure::Invalid(anyhow!(
+                "{} row(s) name premises that are not in the database; no {what} were imported",
+                self.unknown_premises.len()
+            )));
         }
-    }
-
-    fn report(&self, what: &str, stored: &Stored, started: Instant) {
+        let stored = self
+            .stored
+            .ok_or_else(|| Failure::Other(anyhow!("the import was rolled back")))?;
         let mut skipped = String::new();
         for (reason, n) in &self.skipped {
             skipped.push_str(&format!("; {} skipped: {reason}", thousands(*n)));
         }
         println!(
-            "imported {what} from {} file(s): {} rows read, {} new, {} already present{skipped}; {} rejected; {:.2} s",
+            "imported {label} from {} file(s): {} rows read, {} new, {} already present{skipped}; {} rejected; {:.2} s",
             self.files.len(),
-            thousands(self.rows),
+            thousands(self.rows_read),
             thousands(stored.added),
             thousands(stored.already_present),
             thousands(self.errors.len() as u64),
             started.elapsed().as_secs_f64()
         );
+        Ok(stored)
     }
 }
 
@@ -283,36 +390,37 @@ pub fn actor() -> String {
     )
 }
 
-fn open_store(config: &Config) -> Result<Store, Failure> {
-    Store::open(&config.db).map_err(|e| Failure::Other(e.into()))
+fn open_store(config: &Config) -> Result<Store, StoreError> {
+    Store::open(&config.db)
 }
 
 /// Records per chunk handed from the validating thread to the storing one.
 const CHUNK: usize = 20_000;
 
-/// Validates and stores incident files. Storing runs on a second thread while the files are
-/// still being read and validated, inside one transaction that is rolled back if any row
-/// turns out invalid (without `--skip-invalid`): the database sees all of it or none.
-pub fn incidents(
-    config: &Config,
-    files: &[PathBuf],
+/// Validates and stores incident files: what `firefly import incidents` and
+/// `POST /api/v1/imports/incidents` share. Storing runs on a second thread while the
+/// files are still being validated, inside one transaction that is rolled back if any row
+/// turns out invalid (without `skip_invalid`): the database sees all of it or none.
+/// `open` gives the store; it is opened first, as storing starts before validation ends.
+pub fn incidents_from_bytes<S: BorrowMut<Store> + Send>(
+    open: impl FnOnce() -> Result<S, StoreError>,
+    inputs: &[Input],
     format: IncidentFormat,
     skip_invalid: bool,
-) -> Result<Stored, Failure> {
-    let started = Instant::now();
-    // Read every file first: a missing or unreadable file is invalid input.
-    let inputs: Vec<(PathBuf, Vec<u8>)> = files
-        .iter()
-        .map(|p| read_file(p).map(|bytes| (p.clone(), bytes)))
-        .collect::<anyhow::Result<_>>()
-        .map_err(Failure::Invalid)?;
-    let mut store = open_store(config)?;
+    tz: &jiff::tz::TimeZone,
+    actor: &ImportActor,
+) -> Result<Outcome, Failure> {
+    let mut store = open()?;
     let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel::<Vec<planner::Incident>>(4);
     let (decision_tx, decision_rx) = std::sync::mpsc::channel::<Option<ImportMeta>>();
     let mut batch: Batch<planner::Incident> = Batch::new();
     let outcome = std::thread::scope(|scope| {
         let writer = scope.spawn(move || {
-            store.import_incidents_stream(chunks_rx, || decision_rx.recv().ok().flatten(), |_| {})
+            store.borrow_mut().import_incidents_stream(
+                chunks_rx,
+                || decision_rx.recv().ok().flatten(),
+                |_| {},
+            )
         });
         let mut buffer = Vec::with_capacity(CHUNK);
         let send = |incident: planner::Incident, buffer: &mut Vec<planner::Incident>| {
@@ -322,38 +430,139 @@ pub fn incidents(
                 let _ = chunks_tx.send(std::mem::take(buffer));
             }
         };
-        for (path, bytes) in &inputs {
-            let name = display_name(path);
-            let streamable = matches!(format, IncidentFormat::PoliceUk | IncidentFormat::Auto)
-                && !is_json(path)
+        for input in inputs {
+            let bytes = &input.bytes[..];
+            let streamable = detect_incidents(input.json, bytes, format)
+                == IncidentFormat::PoliceUk
                 && police_uk::recognises(&headers_of(bytes));
             let (import, used) = if streamable {
                 (
-                    police_uk::read_each(&name, &bytes[..], |_, i| send(i, &mut buffer)),
+                    police_uk::read_each(&input.name, bytes, |_, i| send(i, &mut buffer)),
                     "police-uk",
                 )
             } else {
-                let (mut import, used) = read_incidents(&name, path, bytes, format, config);
+                let (mut import, used) =
+                    read_incidents_as(&input.name, input.json, bytes, format, tz);
                 for i in std::mem::take(&mut import.records) {
                     send(i, &mut buffer);
                 }
                 (import, used)
             };
-            batch.add(name, used, import);
+            batch.add(input.name.clone(), used, import);
         }
         if !buffer.is_empty() {
             let _ = chunks_tx.send(std::mem::take(&mut buffer));
         }
         drop(chunks_tx);
-        let accept = batch.errors.is_empty() || skip_invalid;
-        let _ = decision_tx.send(accept.then(|| batch.meta(actor())));
+        let accept = batch.accepted(skip_invalid);
+        let _ = decision_tx.send(accept.then(|| batch.meta(actor)));
         writer.join()
     });
     let stored = outcome.map_err(|_| Failure::Other(anyhow!("the storing thread panicked")))??;
-    batch.check("incidents", skip_invalid)?;
-    let stored = stored.ok_or_else(|| Failure::Other(anyhow!("the import was rolled back")))?;
-    batch.report("incidents", &stored, started);
-    Ok(stored)
+    Ok(batch.outcome(stored, vec![]))
+}
+
+/// Validates and stores premises files: what `firefly import premises` and
+/// `POST /api/v1/imports/premises` share. The store is opened only once every row is
+/// valid (or `skip_invalid`), so invalid input writes nothing, not even a database file.
+pub fn premises_from_bytes<S: BorrowMut<Store>>(
+    open: impl FnOnce() -> Result<S, StoreError>,
+    inputs: &[Input],
+    format: PremisesFormat,
+    skip_invalid: bool,
+    actor: &ImportActor,
+) -> Result<Outcome, Failure> {
+    let mut batch = Batch::new();
+    for input in inputs {
+        let (name, bytes) = (&input.name, &input.bytes[..]);
+        let (import, used) = match format {
+            PremisesFormat::Geojson => (premises::read_osm_geojson(name, bytes), "osm-geojson"),
+            PremisesFormat::Osm | PremisesFormat::Auto if input.json => {
+                (premises::read_osm_geojson(name, bytes), "osm-geojson")
+            }
+            _ if headers_of(bytes).iter().any(|h| h == "osm_node_id") => {
+                (premises::read_osm_csv(name, bytes), "osm-csv")
+            }
+            PremisesFormat::Osm => {
+                return Err(Failure::Invalid(anyhow!(
+                    "{name}: not an OSM GeoJSON or OSM CSV (osm_node_id column) file"
+                )));
+            }
+            _ => (
+                premises::read_council_register(name, bytes),
+                "council-register",
+            ),
+        };
+        batch.add(name.clone(), used, import);
+    }
+    if !batch.accepted(skip_invalid) {
+        return Ok(batch.outcome(None, vec![]));
+    }
+    let mut store = open()?;
+    let stored = store
+        .borrow_mut()
+        .import_premises(&batch.records, &batch.meta(actor))?;
+    Ok(batch.outcome(Some(stored), vec![]))
+}
+
+/// Validates and stores a training file: what `firefly import training` and
+/// `POST /api/v1/imports/training` share. `today` (local) refuses sessions dated in the
+/// future. Every record must name stored premises, else nothing is written and
+/// `unknown_premises` says which rows.
+pub fn training_from_bytes<S: BorrowMut<Store>>(
+    open: impl FnOnce() -> Result<S, StoreError>,
+    input: &Input,
+    fictional: bool,
+    skip_invalid: bool,
+    today: jiff::civil::Date,
+    actor: &ImportActor,
+) -> Result<Outcome, Failure> {
+    let mut batch = Batch::new();
+    batch.add(
+        input.name.clone(),
+        "training-csv",
+        training::read_training(&input.name, &input.bytes[..], Some(today)),
+    );
+    if !batch.accepted(skip_invalid) {
+        return Ok(batch.outcome(None, vec![]));
+    }
+    let mut store = open()?;
+    let meta = batch.meta(actor);
+    match store.borrow_mut().import_training(
+        &input.name,
+        &batch.records,
+        &batch.lines,
+        fictional,
+        &meta,
+    ) {
+        Ok(stored) => Ok(batch.outcome(Some(stored), vec![])),
+        Err(StoreError::Rows(unknown)) => Ok(batch.outcome(None, unknown)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `firefly import incidents`: reads every file first (a missing or unreadable file is
+/// invalid input), then validates and stores them (see [`incidents_from_bytes`]).
+pub fn incidents(
+    config: &Config,
+    files: &[PathBuf],
+    format: IncidentFormat,
+    skip_invalid: bool,
+) -> Result<Stored, Failure> {
+    let started = Instant::now();
+    let inputs: Vec<Input> = files
+        .iter()
+        .map(|p| Input::read(p))
+        .collect::<Result<_, _>>()?;
+    let outcome = incidents_from_bytes(
+        || open_store(config),
+        &inputs,
+        format,
+        skip_invalid,
+        &config.tz,
+        &ImportActor::cli(),
+    )?;
+    outcome.report("incidents", "incidents", skip_invalid, started)
 }
 
 pub fn premises_cmd(
@@ -363,36 +572,18 @@ pub fn premises_cmd(
     skip_invalid: bool,
 ) -> Result<Stored, Failure> {
     let started = Instant::now();
-    let mut batch = Batch::new();
+    let mut inputs = Vec::with_capacity(files.len());
     for path in files {
-        let name = display_name(path);
-        let bytes = read_file(path).map_err(Failure::Invalid)?;
-        let json = is_json(path);
-        let (import, used) = match format {
-            PremisesFormat::Geojson => (premises::read_osm_geojson(&name, &bytes), "osm-geojson"),
-            PremisesFormat::Osm | PremisesFormat::Auto if json => {
-                (premises::read_osm_geojson(&name, &bytes), "osm-geojson")
-            }
-            _ if headers_of(&bytes).iter().any(|h| h == "osm_node_id") => {
-                (premises::read_osm_csv(&name, &bytes[..]), "osm-csv")
-            }
-            PremisesFormat::Osm => {
-                return Err(Failure::Invalid(anyhow!(
-                    "{name}: not an OSM GeoJSON or OSM CSV (osm_node_id column) file"
-                )));
-            }
-            _ => (
-                premises::read_council_register(&name, &bytes[..]),
-                "council-register",
-            ),
-        };
-        batch.add(name, used, import);
+        inputs.push(Input::read(path)?);
     }
-    batch.check("premises", skip_invalid)?;
-    let mut store = open_store(config)?;
-    let stored = store.import_premises(&batch.records, &batch.meta(actor()))?;
-    batch.report("premises", &stored, started);
-    Ok(stored)
+    let outcome = premises_from_bytes(
+        || open_store(config),
+        &inputs,
+        format,
+        skip_invalid,
+        &ImportActor::cli(),
+    )?;
+    outcome.report("premises", "premises", skip_invalid, started)
 }
 
 pub fn training_cmd(
@@ -402,39 +593,24 @@ pub fn training_cmd(
     skip_invalid: bool,
 ) -> Result<Stored, Failure> {
     let started = Instant::now();
-    let name = display_name(file);
-    let bytes = read_file(file).map_err(Failure::Invalid)?;
+    let input = Input::read(file)?;
     let today = jiff::Zoned::now().with_time_zone(config.tz.clone()).date();
-    let mut batch = Batch::new();
-    batch.add(
-        name.clone(),
-        "training-csv",
-        training::read_training(&name, &bytes[..], Some(today)),
-    );
-    batch.check("training records", skip_invalid)?;
-    let mut store = open_store(config)?;
-    let meta = batch.meta(actor());
-    let stored = match store.import_training(&name, &batch.records, &batch.lines, fictional, &meta)
-    {
-        Err(StoreError::Rows(errors)) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            return Err(Failure::Invalid(anyhow!(
-                "{} row(s) name premises that are not in the database; no training records were imported",
-                errors.len()
-            )));
-        }
-        other => other?,
-    };
-    batch.report(
+    let outcome = training_from_bytes(
+        || open_store(config),
+        &input,
+        fictional,
+        skip_invalid,
+        today,
+        &ImportActor::cli(),
+    )?;
+    outcome.report(
+        "training records",
         if fictional {
             "training records (FICTIONAL demo data)"
         } else {
             "training records"
         },
-        &stored,
+        skip_invalid,
         started,
-    );
-    Ok(stored)
+    )
 }

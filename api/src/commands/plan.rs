@@ -87,6 +87,43 @@ impl Planned {
     }
 }
 
+/// How to optimise: the plan options that are neither files nor zone options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanSettings {
+    /// Slot length in minutes.
+    pub slot: u32,
+    pub seed: u64,
+    pub second_unit_factor: f64,
+    /// km/h.
+    pub walking_speed: f64,
+    pub detour: f64,
+}
+
+impl Default for PlanSettings {
+    /// The CLI's defaults.
+    fn default() -> Self {
+        PlanSettings {
+            slot: 15,
+            seed: 0,
+            second_unit_factor: 0.5,
+            walking_speed: 4.5,
+            detour: 1.3,
+        }
+    }
+}
+
+impl PlanArgs {
+    pub fn settings(&self) -> PlanSettings {
+        PlanSettings {
+            slot: self.slot,
+            seed: self.seed,
+            second_unit_factor: self.second_unit_factor,
+            walking_speed: self.walking_speed,
+            detour: self.detour,
+        }
+    }
+}
+
 /// Reads the roster, forms the zones and optimises.
 pub fn make(config: &Config, args: &PlanArgs) -> Result<Planned, Failure> {
     let night = crate::analysis::parse_date(&args.night, false)
@@ -110,6 +147,29 @@ pub fn make(config: &Config, args: &PlanArgs) -> Result<Planned, Failure> {
         return Err(Failure::Invalid(anyhow!("{name} lists no units")));
     }
     let built = super::zones::build(config, &args.zone)?;
+    make_from(
+        config,
+        night,
+        roster.records,
+        built,
+        &args.settings(),
+        &name,
+    )
+}
+
+/// Optimises the night for a roster over zones already formed: what `firefly plan` and
+/// `POST /api/v1/plans` share. `roster_name` names the roster in messages.
+pub fn make_from(
+    config: &Config,
+    night: Date,
+    units: Vec<planner::Unit>,
+    built: Built,
+    settings: &PlanSettings,
+    roster_name: &str,
+) -> Result<Planned, Failure> {
+    if units.is_empty() {
+        return Err(Failure::Invalid(anyhow!("{roster_name} lists no units")));
+    }
     if built.zones.zones.is_empty() {
         return Err(Failure::Invalid(anyhow!(
             "no patrol zones: no hot cells in the selected data"
@@ -117,8 +177,8 @@ pub fn make(config: &Config, args: &PlanArgs) -> Result<Planned, Failure> {
     }
     // The night runs from the earliest shift start to the latest shift end (18:00-06:00 at
     // least, the weekend-night window).
-    let (start, end) = night_span(&roster.records);
-    let slots = night_slots(night, &config.tz, start, end, args.slot)
+    let (start, end) = night_span(&units);
+    let slots = night_slots(night, &config.tz, start, end, settings.slot)
         .map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
     let starts: Vec<jiff::Timestamp> = slots.iter().map(|s| s.start_utc).collect();
     let zones: Vec<PlanZone> = built
@@ -130,31 +190,30 @@ pub fn make(config: &Config, args: &PlanArgs) -> Result<Planned, Failure> {
             name: z.name.clone(),
             x: z.centroid.x,
             y: z.centroid.y,
-            risk: risk_for_slots(z, &starts, args.slot, &config.tz),
+            risk: risk_for_slots(z, &starts, settings.slot, &config.tz),
         })
         .collect();
-    let units = roster
-        .records
+    let plan_units = units
         .iter()
         .map(|u| PlanUnit::from_unit(u, night, &config.tz, &slots, &built.prepared.crs))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Failure::Invalid(anyhow!("{name}: {e}")))?;
+        .map_err(|e| Failure::Invalid(anyhow!("{roster_name}: {e}")))?;
     let params = PlanParams {
-        slot_minutes: args.slot,
-        walking_speed_kmh: args.walking_speed,
-        detour: args.detour,
-        second_unit_factor: args.second_unit_factor,
-        seed: args.seed,
+        slot_minutes: settings.slot,
+        walking_speed_kmh: settings.walking_speed,
+        detour: settings.detour,
+        second_unit_factor: settings.second_unit_factor,
+        seed: settings.seed,
         ..PlanParams::default()
     };
-    let problem =
-        Problem::new(slots, zones, units, params).map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
+    let problem = Problem::new(slots, zones, plan_units, params)
+        .map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
     let plan = optimise(&problem);
     Ok(Planned {
         built,
         problem,
         plan,
-        units: roster.records,
+        units,
         night,
     })
 }
@@ -404,6 +463,11 @@ fn report(problem: &Problem, plan: &Plan, night: Date) -> Result<(), Failure> {
         plan.bound_method,
         100.0 * plan.gap
     );
+    check(problem, plan)
+}
+
+/// Refuses a plan that breaks a constraint of its problem (a fault, never expected).
+pub fn check(problem: &Problem, plan: &Plan) -> Result<(), Failure> {
     let violations = planner::rota::validate(problem, plan);
     if let Some(v) = violations.first() {
         return Err(Failure::Other(anyhow!(
@@ -477,51 +541,104 @@ fn slot_at(plan: &Plan, at: &str) -> anyhow::Result<usize> {
         .count())
 }
 
-pub fn replan_run(config: &Config, args: ReplanArgs) -> Result<(), Failure> {
+/// What changes in a re-plan, as `firefly replan` and `POST /api/v1/plans/{id}/replan`
+/// name it.
+#[derive(Debug, Clone)]
+pub enum Replanning {
+    /// This callsign drops out.
+    Drop(String),
+    /// This unit joins.
+    Join(planner::Unit),
+}
+
+/// A plan document re-planned.
+pub struct Replanned {
+    /// The new plan JSON: the old document with new units, assignments, scores and
+    /// `problem`, and a `replan` member listing the changes.
+    pub doc: Value,
+    pub problem: Problem,
+    pub plan: Plan,
+    pub night: Date,
+    pub from_slot: usize,
+    /// Every changed slot: `{callsign, slot, before, after}`.
+    pub changes: Vec<Value>,
+}
+
+impl Replanned {
+    pub fn rota(&self) -> Rota<'_> {
+        Rota {
+            problem: &self.problem,
+            plan: &self.plan,
+            night: self.night,
+            zone_lonlat: zone_lonlat_of(&self.doc, self.problem.zones().len()),
+        }
+    }
+}
+
+/// A stored or written plan document read back: what the rota CSV and the calendars need.
+pub struct Loaded {
+    pub problem: Problem,
+    pub plan: Plan,
+    pub night: Date,
+    pub zone_lonlat: Vec<(f64, f64)>,
+}
+
+impl Loaded {
+    pub fn from_doc(doc: &Value) -> anyhow::Result<Loaded> {
+        let (problem, plan) = problem_from_json(doc)?;
+        let night = plan
+            .slots
+            .first()
+            .map(|s| s.start_local.date())
+            .ok_or_else(|| anyhow!("the plan has no slots"))?;
+        let zone_lonlat = zone_lonlat_of(doc, problem.zones().len());
+        Ok(Loaded {
+            problem,
+            plan,
+            night,
+            zone_lonlat,
+        })
+    }
+
+    pub fn rota(&self) -> Rota<'_> {
+        Rota {
+            problem: &self.problem,
+            plan: &self.plan,
+            night: self.night,
+            zone_lonlat: self.zone_lonlat.clone(),
+        }
+    }
+}
+
+/// Re-plans the plan document `doc` from `at` (local `HH:MM` on the night, or a slot
+/// number), keeping the past: what `firefly replan` and the API share. Messages name the
+/// CLI's flags (`--drop`, `--at`).
+pub fn replan_doc(
+    config: &Config,
+    mut doc: Value,
+    change: Replanning,
+    at: &str,
+) -> Result<Replanned, Failure> {
     let invalid = Failure::Invalid;
-    let text = std::fs::read_to_string(&args.plan)
-        .with_context(|| format!("cannot read {}", args.plan.display()))
-        .map_err(invalid)?;
-    let mut doc: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not JSON", args.plan.display()))
-        .map_err(invalid)?;
     let (problem, plan) = problem_from_json(&doc).map_err(invalid)?;
-    let from_slot = slot_at(&plan, &args.at).map_err(invalid)?;
-    let change = match (&args.drop, &args.join, &args.units) {
-        (Some(callsign), None, _) => {
+    let from_slot = slot_at(&plan, at).map_err(invalid)?;
+    let change = match change {
+        Replanning::Drop(callsign) => {
             let unit = problem
-                .unit_index(callsign)
+                .unit_index(&callsign)
                 .ok_or_else(|| invalid(anyhow!("--drop {callsign}: not in the plan")))?;
             planner::rota::Change::DropOut { unit, from_slot }
         }
-        (None, Some(callsign), Some(path)) => {
-            let name = path.display().to_string();
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("cannot read {name}"))
-                .map_err(invalid)?;
-            let roster = planner::import::units::read_units(&name, &bytes[..]);
-            if let Some(e) = roster.errors.first() {
-                return Err(invalid(anyhow!("{e}")));
-            }
-            let unit = roster
-                .records
-                .iter()
-                .find(|u| &u.callsign == callsign)
-                .ok_or_else(|| invalid(anyhow!("--join {callsign}: not in {name}")))?;
+        Replanning::Join(unit) => {
             let night = plan
                 .slots
                 .first()
                 .map(|s| s.start_local.date())
                 .ok_or_else(|| invalid(anyhow!("the plan has no slots")))?;
             let crs = crs_of(&doc).map_err(invalid)?;
-            let unit = PlanUnit::from_unit(unit, night, &config.tz, &plan.slots, &crs)
+            let unit = PlanUnit::from_unit(&unit, night, &config.tz, &plan.slots, &crs)
                 .map_err(|e| invalid(anyhow!("{e}")))?;
             planner::rota::Change::Join { unit, from_slot }
-        }
-        _ => {
-            return Err(invalid(anyhow!(
-                "give --drop CALLSIGN, or --join CALLSIGN with --units FILE"
-            )));
         }
     };
     let result =
@@ -534,38 +651,76 @@ pub fn replan_run(config: &Config, args: ReplanArgs) -> Result<(), Failure> {
     // The new plan in the old document: same zones and maps, new units, assignments and scores.
     let epsg = crs_of(&doc).map(|c| c.kind().epsg()).unwrap_or(27700);
     let fresh = serde_json::to_value(&result.plan).context("serialising the plan")?;
+    let changes: Vec<Value> = result
+        .changes
+        .iter()
+        .map(|c| json!({"callsign": c.callsign, "slot": c.slot, "before": result.plan.placement(&c.before), "after": result.plan.placement(&c.after)}))
+        .collect();
     if let (Some(obj), Some(new)) = (doc.as_object_mut(), fresh.as_object()) {
         for (k, v) in new {
             obj.insert(k.clone(), v.clone());
         }
         obj.insert("problem".into(), problem_json(&result.problem, epsg));
-        let changes: Vec<Value> = result
-            .changes
-            .iter()
-            .map(|c| json!({"callsign": c.callsign, "slot": c.slot, "before": result.plan.placement(&c.before), "after": result.plan.placement(&c.after)}))
-            .collect();
         obj.insert(
             "replan".into(),
             json!({"from_slot": from_slot, "changes": changes}),
         );
     }
-    write_json(&doc, args.output.as_ref())?;
-    let zone_lonlat = zone_lonlat_of(&doc, result.problem.zones().len());
-    let rota = Rota {
-        problem: &result.problem,
-        plan: &result.plan,
+    Ok(Replanned {
+        doc,
+        problem: result.problem,
+        plan: result.plan,
         night,
-        zone_lonlat,
-    };
-    write_outputs(&rota, args.csv.as_ref(), args.ics_dir.as_ref())?;
-    eprintln!(
-        "re-planned from slot {from_slot}: {} slot(s) changed",
-        result.changes.len()
-    );
-    report(&result.problem, &result.plan, night)
+        from_slot,
+        changes,
+    })
 }
 
-fn crs_of(doc: &Value) -> anyhow::Result<planner::Crs> {
+pub fn replan_run(config: &Config, args: ReplanArgs) -> Result<(), Failure> {
+    let invalid = Failure::Invalid;
+    let text = std::fs::read_to_string(&args.plan)
+        .with_context(|| format!("cannot read {}", args.plan.display()))
+        .map_err(invalid)?;
+    let doc: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", args.plan.display()))
+        .map_err(invalid)?;
+    let change = match (&args.drop, &args.join, &args.units) {
+        (Some(callsign), None, _) => Replanning::Drop(callsign.clone()),
+        (None, Some(callsign), Some(path)) => {
+            let name = path.display().to_string();
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read {name}"))
+                .map_err(invalid)?;
+            let roster = planner::import::units::read_units(&name, &bytes[..]);
+            if let Some(e) = roster.errors.first() {
+                return Err(invalid(anyhow!("{e}")));
+            }
+            let unit = roster
+                .records
+                .into_iter()
+                .find(|u| &u.callsign == callsign)
+                .ok_or_else(|| invalid(anyhow!("--join {callsign}: not in {name}")))?;
+            Replanning::Join(unit)
+        }
+        _ => {
+            return Err(invalid(anyhow!(
+                "give --drop CALLSIGN, or --join CALLSIGN with --units FILE"
+            )));
+        }
+    };
+    let replanned = replan_doc(config, doc, change, &args.at)?;
+    write_json(&replanned.doc, args.output.as_ref())?;
+    write_outputs(&replanned.rota(), args.csv.as_ref(), args.ics_dir.as_ref())?;
+    eprintln!(
+        "re-planned from slot {}: {} slot(s) changed",
+        replanned.from_slot,
+        replanned.changes.len()
+    );
+    report(&replanned.problem, &replanned.plan, replanned.night)
+}
+
+/// The projected CRS a plan document's `problem` was computed in.
+pub fn crs_of(doc: &Value) -> anyhow::Result<planner::Crs> {
     let code = doc["problem"]["crs"].as_str().unwrap_or("EPSG:27700");
     let epsg: u32 = code
         .trim_start_matches("EPSG:")

@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// loopback.
     #[arg(long, env = "FIREFLY_SECURE_COOKIE")]
     pub secure_cookie: Option<bool>,
+    /// Largest body of POST /api/v1/imports/... in MiB (1 to 1024). Default 64; other
+    /// requests stay at 1 MiB.
+    #[arg(long, env = "FIREFLY_IMPORT_LIMIT_MIB")]
+    pub import_limit_mib: Option<u32>,
 }
 
 pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
@@ -29,6 +33,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
             addr: args.addr,
             session_hours: args.session_hours,
             secure_cookie: args.secure_cookie,
+            import_limit_mib: args.import_limit_mib,
         },
     )
     .map_err(Failure::Invalid)?;

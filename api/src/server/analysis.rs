@@ -18,10 +18,11 @@ use crate::commands::zones::{self, ZoneArgs};
 use anyhow::anyhow;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
+use std::io::Write;
 use std::sync::atomic::Ordering;
 
 /// Most cells a grid requested over HTTP may have (the CLI allows more).
@@ -63,7 +64,7 @@ pub struct HotspotQuery {
 }
 
 /// Zone parameters: the CLI's flags, by the same names.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneQuery {
@@ -155,7 +156,7 @@ fn filters_key(f: &Filters) -> String {
 
 /// Names the query parameters in messages written for the CLI's flags (`--window` ->
 /// `window`).
-fn api_names(e: Failure) -> AppError {
+pub(super) fn api_names(e: Failure) -> AppError {
     match e {
         Failure::Invalid(e) => {
             let mut text = format!("{e:#}");
@@ -177,7 +178,9 @@ fn api_names(e: Failure) -> AppError {
 }
 
 /// Refuses grids too large to score over HTTP, and collects the selection's warnings.
-fn guard(warnings: &mut Vec<String>) -> impl FnMut(&Prepared) -> Result<(), Failure> + '_ {
+pub(super) fn guard(
+    warnings: &mut Vec<String>,
+) -> impl FnMut(&Prepared) -> Result<(), Failure> + '_ {
     move |prepared| {
         if prepared.grid.len() > MAX_API_CELLS {
             return Err(Failure::Invalid(anyhow!(
@@ -201,20 +204,53 @@ fn finish(mut value: Value, warnings: Vec<String>) -> Result<Bytes, Failure> {
     ))
 }
 
-fn geojson_response(body: Bytes, hit: bool) -> Response {
+fn geojson_response(body: Bytes, hit: bool, gzipped: bool) -> Response {
     let mut res = ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response();
-    res.headers_mut().insert(
+    let h = res.headers_mut();
+    h.insert(
         "x-firefly-cache",
         HeaderValue::from_static(if hit { "hit" } else { "miss" }),
     );
+    if gzipped {
+        // Already compressed once, when cached: the compression layer leaves it alone.
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     res
 }
 
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, not `gzip;q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut it = part.split(';').map(str::trim);
+            it.next() == Some("gzip") && !it.any(|p| p.replace(' ', "") == "q=0")
+        })
+}
+
+fn gzip(body: &[u8]) -> Result<Bytes, AppError> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 8),
+        flate2::Compression::default(),
+    );
+    enc.write_all(body)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Bytes::from(
+        enc.finish().map_err(|e| AppError::Internal(e.into()))?,
+    ))
+}
+
 /// Answers from the cache, or loads, computes (on a blocking thread, at most one run per
-/// core at once), caches and answers.
+/// core at once), caches and answers. Large GeoJSON is compressed once and the compressed
+/// body cached beside the plain one, so a cache hit costs no compression.
 async fn cached<F>(
     state: &AppState,
     key: String,
+    gzip_ok: bool,
     needs_premises: bool,
     compute: F,
 ) -> Result<Response, AppError>
@@ -224,10 +260,44 @@ where
         + 'static,
 {
     let version = state.db.run(|s| s.data_version()).await?;
-    if let Some(body) = state.cache.get(&key, version) {
+    let gz_key = format!("{key}|gzip");
+    if gzip_ok && let Some(body) = state.cache.get(&gz_key, version) {
         state.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-        return Ok(geojson_response(body, true));
+        return Ok(geojson_response(body, true, true));
     }
+    let (body, hit) = match state.cache.get(&key, version) {
+        Some(body) => (body, true),
+        None => (
+            compute_cached(state, &key, version, needs_premises, compute).await?,
+            false,
+        ),
+    };
+    state
+        .metrics
+        .cache_hits
+        .fetch_add(hit as u64, Ordering::Relaxed);
+    if !gzip_ok {
+        return Ok(geojson_response(body, hit, false));
+    }
+    let compressed = tokio::task::spawn_blocking(move || gzip(&body))
+        .await
+        .map_err(|e| AppError::Internal(anyhow!("compression task failed: {e}")))??;
+    state.cache.put(gz_key, version, compressed.clone());
+    Ok(geojson_response(compressed, hit, true))
+}
+
+async fn compute_cached<F>(
+    state: &AppState,
+    key: &str,
+    version: i64,
+    needs_premises: bool,
+    compute: F,
+) -> Result<Bytes, AppError>
+where
+    F: FnOnce(&[planner::Incident], Vec<planner::Premises>) -> Result<Bytes, Failure>
+        + Send
+        + 'static,
+{
     state.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
     // The data is read after `version`: an import in between makes the entry look older
     // than its data, so the next request recomputes; it never makes it look newer.
@@ -256,8 +326,29 @@ where
     .await
     .map_err(|e| AppError::Internal(anyhow!("scoring task failed: {e}")))?
     .map_err(api_names)?;
-    state.cache.put(key, version, body.clone());
-    Ok(geojson_response(body, false))
+    state.cache.put(key.to_string(), version, body.clone());
+    Ok(body)
+}
+
+/// The CLI's zone options from the API's parameters (also the zone options of
+/// `POST /api/v1/plans`), range-checked.
+pub(super) fn zone_args(q: &ZoneQuery) -> Result<ZoneArgs, AppError> {
+    check_range("cell", q.cell, &CELL_RANGE)?;
+    check_range("max_radius", q.max_radius, &RADIUS_RANGE)?;
+    check_range("hot_percent", q.hot_percent, &(0.01..=100.0))?;
+    if q.max_zones.is_some_and(|n| !(1..=500).contains(&n)) {
+        return Err(AppError::Unprocessable("max_zones must be 1 to 500".into()));
+    }
+    Ok(ZoneArgs {
+        method: q.method.clone().unwrap_or_else(|| "kde".into()),
+        method_params: method_args(q.bandwidth, q.distance, q.half_life)?,
+        hot_percent: q
+            .hot_percent
+            .unwrap_or(100.0 * planner::zones::DEFAULT_HOT_SHARE),
+        max_radius: q.max_radius.unwrap_or(planner::zones::DEFAULT_MAX_RADIUS_M),
+        max_zones: q.max_zones.unwrap_or(planner::zones::DEFAULT_MAX_ZONES),
+        filters: filter_args(q.cell, &q.window, &q.from, &q.to, &q.category, &q.bbox),
+    })
 }
 
 /// Scored grid cells (WGS84 GeoJSON, the contract's properties). Cached per parameters and
@@ -278,6 +369,7 @@ where
 pub async fn hotspots(
     State(state): State<AppState>,
     _who: Require<HotspotCells>,
+    headers: HeaderMap,
     AppQuery(q): AppQuery<HotspotQuery>,
 ) -> Result<Response, AppError> {
     check_range("cell", q.cell, &CELL_RANGE)?;
@@ -315,21 +407,27 @@ pub async fn hotspots(
         args.all_cells
     );
     let config = state.config.clone();
-    cached(&state, key, false, move |incidents, _| {
-        let mut warnings = Vec::new();
-        let (prepared, scored, params) = hotspots::compute(
-            &config,
-            incidents,
-            method,
-            &filters,
-            &args,
-            &mut guard(&mut warnings),
-        )?;
-        finish(
-            hotspots::geojson(&prepared, &scored, &params, &filters),
-            warnings,
-        )
-    })
+    cached(
+        &state,
+        key,
+        accepts_gzip(&headers),
+        false,
+        move |incidents, _| {
+            let mut warnings = Vec::new();
+            let (prepared, scored, params) = hotspots::compute(
+                &config,
+                incidents,
+                method,
+                &filters,
+                &args,
+                &mut guard(&mut warnings),
+            )?;
+            finish(
+                hotspots::geojson(&prepared, &scored, &params, &filters),
+                warnings,
+            )
+        },
+    )
     .await
 }
 
@@ -352,24 +450,10 @@ pub async fn hotspots(
 pub async fn zones(
     State(state): State<AppState>,
     _who: Require<Zones>,
+    headers: HeaderMap,
     AppQuery(q): AppQuery<ZoneQuery>,
 ) -> Result<Response, AppError> {
-    check_range("cell", q.cell, &CELL_RANGE)?;
-    check_range("max_radius", q.max_radius, &RADIUS_RANGE)?;
-    check_range("hot_percent", q.hot_percent, &(0.01..=100.0))?;
-    if q.max_zones.is_some_and(|n| !(1..=500).contains(&n)) {
-        return Err(AppError::Unprocessable("max_zones must be 1 to 500".into()));
-    }
-    let args = ZoneArgs {
-        method: q.method.clone().unwrap_or_else(|| "kde".into()),
-        method_params: method_args(q.bandwidth, q.distance, q.half_life)?,
-        hot_percent: q
-            .hot_percent
-            .unwrap_or(100.0 * planner::zones::DEFAULT_HOT_SHARE),
-        max_radius: q.max_radius.unwrap_or(planner::zones::DEFAULT_MAX_RADIUS_M),
-        max_zones: q.max_zones.unwrap_or(planner::zones::DEFAULT_MAX_ZONES),
-        filters: filter_args(q.cell, &q.window, &q.from, &q.to, &q.category, &q.bbox),
-    };
+    let args = zone_args(&q)?;
     let (method, filters) = args.parsed().map_err(api_names)?;
     let key = format!(
         "zones|method={}|{}|bandwidth={}|distance={}|half_life={}|hot={}|radius={}|max={}",
@@ -383,18 +467,24 @@ pub async fn zones(
         args.max_zones
     );
     let config = state.config.clone();
-    cached(&state, key, true, move |incidents, premises| {
-        let mut warnings = Vec::new();
-        let built = zones::build_from(
-            &config,
-            incidents,
-            premises,
-            method,
-            &filters,
-            &args,
-            &mut guard(&mut warnings),
-        )?;
-        finish(zones::geojson(&built), warnings)
-    })
+    cached(
+        &state,
+        key,
+        accepts_gzip(&headers),
+        true,
+        move |incidents, premises| {
+            let mut warnings = Vec::new();
+            let built = zones::build_from(
+                &config,
+                incidents,
+                premises,
+                method,
+                &filters,
+                &args,
+                &mut guard(&mut warnings),
+            )?;
+            finish(zones::geojson(&built), warnings)
+        },
+    )
     .await
 }

@@ -12,20 +12,27 @@
 //! | `metrics` | request counts and durations, Prometheus text at `/metrics` |
 //! | `cache` | hotspot and zone results per (parameters, data version) |
 //! | `incidents`, `premises`, `analysis`, `audit` | the data endpoints |
+//! | `plans` | plans (create, read, publish, re-plan, rota CSV, calendars, dosage), the officer's itinerary and check-ins |
+//! | `imports` | `POST /api/v1/imports/...`: the CLI's import functions over HTTP |
+//! | `premises_edit`, `training` | premises created and edited by hand (with history), training records, before/after training figures |
 
 pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod error;
+pub mod imports;
 pub mod incidents;
 pub mod metrics;
 pub mod password;
+pub mod plans;
 pub mod policy;
 pub mod premises;
+pub mod premises_edit;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod training;
 
 pub use error::AppError;
 pub use routes::app;

@@ -10,6 +10,15 @@
 //! | [`Zones`] | yes | yes | | yes | `/api/v1/zones` (the planner's, for plans) |
 //! | [`PremisesRead`] | yes | yes | yes | yes | `/api/v1/premises`, `/api/v1/premises/{id}` (planners place zones and brief officers on venues) |
 //! | [`AuditLog`] | | | | yes | `/api/v1/audit` |
+//! | [`PlansWrite`] | yes | | | yes | `POST /api/v1/plans`, `.../{id}/publish`, `.../{id}/replan` |
+//! | [`PlansRead`] | yes | yes | | yes | `GET /api/v1/plans/{id}`, `.../rota.csv`, `.../units/{callsign}/calendar.ics` (officers: published plans only, and only their own unit's calendar: `plans::may_read`) |
+//! | [`PlanDosage`] | yes | | | yes | `GET /api/v1/plans/{id}/dosage` (officers' check-ins) |
+//! | [`OwnItinerary`] | | yes | | | `GET /api/v1/me/assignments` (the officer's unit: `plans::OfficerUnit`) |
+//! | [`CheckIns`] | | yes | | | `POST /api/v1/checkins` |
+//! | [`ImportIncidents`] | yes | | | yes | `POST /api/v1/imports/incidents` |
+//! | [`PremisesWrite`] | | | yes | yes | `POST /api/v1/premises`, `PATCH /api/v1/premises/{id}`, `POST /api/v1/imports/premises` |
+//! | [`TrainingRecords`] | | | yes | yes | `GET\|POST /api/v1/premises/{id}/training`, `POST /api/v1/imports/training` (records name trainers; everyone sees the status in `/premises`) |
+//! | [`TrainingImpact`] | | | yes | yes | `GET /api/v1/premises/{id}/impact` |
 
 use crate::roles::Role;
 
@@ -60,6 +69,42 @@ policy!(
 policy!(
     /// The audit log.
     AuditLog, "the audit log", [Admin]
+);
+policy!(
+    /// Making plans: create, publish, re-plan.
+    PlansWrite, "the making of plans (create, publish, re-plan)", [Planner, Admin]
+);
+policy!(
+    /// Reading plans; officers only published ones, and only their own unit's calendar.
+    PlansRead, "plans", [Planner, Officer, Admin]
+);
+policy!(
+    /// A plan's planned against achieved visits (from officers' check-ins).
+    PlanDosage, "check-ins against plans", [Planner, Admin]
+);
+policy!(
+    /// The officer's own itinerary (their user's unit).
+    OwnItinerary, "an own itinerary (officers, by their unit)", [Officer]
+);
+policy!(
+    /// Checking in at a zone.
+    CheckIns, "check-ins (officers, by their unit)", [Officer]
+);
+policy!(
+    /// Importing incident files (victims' locations: the planner's data).
+    ImportIncidents, "incident imports", [Planner, Admin]
+);
+policy!(
+    /// Creating, editing and importing licensed premises.
+    PremisesWrite, "premises edits and imports", [Liaison, Admin]
+);
+policy!(
+    /// Training records (they name trainers): reading, adding, importing.
+    TrainingRecords, "training records", [Liaison, Admin]
+);
+policy!(
+    /// Before and after training figures of a venue.
+    TrainingImpact, "training impact figures", [Liaison, Admin]
 );
 
 #[cfg(test)]

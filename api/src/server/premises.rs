@@ -34,9 +34,9 @@ pub struct PremisesQuery {
     pub training_status: Option<String>,
 }
 
-type History = HashMap<String, Vec<(TrainingRecord, bool)>>;
+pub(super) type History = HashMap<String, Vec<(TrainingRecord, bool)>>;
 
-fn feature(id: i64, p: &Premises, history: &History, today: jiff::civil::Date) -> Value {
+pub(super) fn feature(id: i64, p: &Premises, history: &History, today: jiff::civil::Date) -> Value {
     let records = history.get(&p.source_id).map(Vec::as_slice).unwrap_or(&[]);
     let plain: Vec<TrainingRecord> = records.iter().map(|(r, _)| r.clone()).collect();
     let status = training_status(&plain, today, DEFAULT_REFRESHER_MONTHS);
@@ -67,7 +67,7 @@ fn feature(id: i64, p: &Premises, history: &History, today: jiff::civil::Date) -
     })
 }
 
-fn geojson(body: Value) -> Response {
+pub(super) fn geojson(body: Value) -> Response {
     (
         [(header::CONTENT_TYPE, "application/geo+json")],
         body.to_string(),
@@ -75,7 +75,7 @@ fn geojson(body: Value) -> Response {
         .into_response()
 }
 
-fn today(state: &AppState) -> jiff::civil::Date {
+pub(super) fn today(state: &AppState) -> jiff::civil::Date {
     jiff::Zoned::now()
         .with_time_zone(state.config.tz.clone())
         .date()

@@ -3,7 +3,8 @@
 
 use super::error::{AppError, AppJson, problem_details};
 use super::state::AppState;
-use super::{analysis, audit, auth, incidents, metrics, premises};
+use super::{analysis, audit, auth, incidents, metrics, plans, premises};
+use super::{imports, premises_edit, training};
 use crate::storage::SCHEMA_VERSION;
 use axum::Router;
 use axum::body::Bytes;
@@ -30,7 +31,7 @@ use utoipa_axum::routes;
         description = "Night-time-economy patrol planning: hotspots, zones, premises, incidents. \
 Errors are RFC 9457 problem details (`application/problem+json`). Log in at \
 `/api/v1/auth/login`; send `Authorization: Bearer TOKEN` or the `firefly_session` cookie. \
-Roles: planner (incidents, hotspots, zones, premises, plans), officer (hotspot cells, zones, premises), \
+Roles: planner (incidents, hotspots, zones, premises, plans), officer (hotspot cells, zones, premises, published plans, their own unit's itinerary and calendar, check-ins), \
 liaison (premises and training, hotspot cells), admin (everything, audit). No session: 401; \
 a role without access: 403.",
         license(name = "MIT OR Apache-2.0")
@@ -43,6 +44,9 @@ a role without access: 403.",
         (name = "data", description = "Incidents and premises"),
         (name = "analysis", description = "Hotspots and zones"),
         (name = "admin", description = "The audit log"),
+        (name = "plans", description = "Plans, rotas and calendars; the officer's itinerary and check-ins"),
+        (name = "imports", description = "Files imported as `firefly import` does"),
+        (name = "training", description = "Training records and before/after training figures"),
     )
 )]
 struct ApiDoc;
@@ -146,11 +150,31 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(analysis::hotspots))
         .routes(routes!(analysis::zones))
         .routes(routes!(audit::list))
+        .routes(routes!(plans::create))
+        .routes(routes!(plans::one))
+        .routes(routes!(plans::publish))
+        .routes(routes!(plans::replan))
+        .routes(routes!(plans::rota_csv))
+        .routes(routes!(plans::calendar))
+        .routes(routes!(plans::dosage))
+        .routes(routes!(plans::my_assignments))
+        .routes(routes!(plans::checkin))
+        .routes(routes!(imports::incidents))
+        .routes(routes!(imports::premises))
+        .routes(routes!(imports::training))
+        .routes(routes!(premises_edit::create))
+        .routes(routes!(premises_edit::update))
+        .routes(routes!(training::list))
+        .routes(routes!(training::add))
+        .routes(routes!(training::impact))
         .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_string();
     let document = Bytes::from(serde_json::to_vec(&api).unwrap_or_default());
     let timeout = state.server.request_timeout;
     let body_limit = state.server.body_limit;
+    // Imports read their body themselves, up to their own limit (`imports::read_input`);
+    // every other extractor stops at `body_limit`.
+    let outer_limit = body_limit.max(state.server.import_body_limit);
     router
         .route(
             "/api/openapi.json",
@@ -183,8 +207,8 @@ pub fn app(state: AppState) -> Router {
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("no-store"),
                 ))
-                .layer(DefaultBodyLimit::disable())
-                .layer(RequestBodyLimitLayer::new(body_limit)),
+                .layer(DefaultBodyLimit::max(body_limit))
+                .layer(RequestBodyLimitLayer::new(outer_limit)),
         )
         .with_state(state)
 }

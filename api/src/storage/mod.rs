@@ -7,6 +7,8 @@
 
 mod audit;
 mod migrations;
+mod plans;
+mod premises_edit;
 mod users;
 
 use jiff::Timestamp;
@@ -19,6 +21,8 @@ use std::path::Path;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRow};
 pub use migrations::SCHEMA_VERSION;
+pub use plans::{AssignmentRow, NewCheckin, PlanDocument, PlanMeta, PlanStatus, ZoneDosage};
+pub use premises_edit::{FieldChange, HistoryRow, PremisesPatch, StoredTraining};
 pub use users::{NewUser, SessionUser, User, utc_text};
 
 /// What can go wrong in storage.
@@ -56,6 +60,9 @@ pub struct ImportMeta {
     pub skipped: u64,
     pub rejected: u64,
     pub rows_read: u64,
+    /// The audit entry of an import through the API, written in the import's transaction
+    /// (its detail gains the import id and counts).
+    pub audit: Option<AuditEntry>,
 }
 
 /// The outcome of one stored import.
@@ -133,6 +140,38 @@ impl Store {
         Ok(())
     }
 
+    /// Appends the import's audit entry, if any, inside its transaction.
+    fn audit_import(
+        tx: &rusqlite::Transaction<'_>,
+        id: i64,
+        meta: &ImportMeta,
+        added: u64,
+        present: u64,
+    ) -> Result<()> {
+        let Some(entry) = &meta.audit else {
+            return Ok(());
+        };
+        let mut entry = entry.clone();
+        let mut detail = match entry.detail.take() {
+            Some(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in [
+            ("import_id", serde_json::json!(id)),
+            ("rows_read", serde_json::json!(meta.rows_read)),
+            ("added", serde_json::json!(added)),
+            ("already_present", serde_json::json!(present)),
+            ("skipped", serde_json::json!(meta.skipped)),
+            ("rejected", serde_json::json!(meta.rejected)),
+        ] {
+            detail.insert(k.into(), v);
+        }
+        entry.detail = Some(serde_json::Value::Object(detail));
+        entry.target.get_or_insert_with(|| format!("import:{id}"));
+        audit::insert_audit(tx, &entry)?;
+        Ok(())
+    }
+
     /// Stores incidents in one transaction. Rows whose `source_id` is already stored are
     /// left as they are (re-importing a file adds nothing). `progress` is called with the
     /// number of records processed so far.
@@ -170,6 +209,7 @@ impl Store {
             skipped: 0,
             rejected: 0,
             rows_read: 0,
+            audit: None,
         };
         let import_id = Store::begin_import(&tx, "incidents", &placeholder)?;
         let (mut added, mut seen) = (0u64, 0u64);
@@ -225,6 +265,7 @@ impl Store {
                 (seen - added) as i64
             ],
         )?;
+        Store::audit_import(&tx, import_id, &meta, added, seen - added)?;
         tx.commit()?;
         Ok(Some(Stored {
             import_id,
@@ -252,6 +293,7 @@ impl Store {
                     closing = excluded.closing, district = excluded.district",
             )?;
             for p in premises {
+                premises_edit::record_import_changes(&tx, p, import_id, &meta.actor)?;
                 let new = exists
                     .query_row([&p.source_id], |_| Ok(()))
                     .optional()?
@@ -276,6 +318,7 @@ impl Store {
         }
         let present = premises.len() as u64 - added;
         Store::finish_import(&tx, import_id, added, present)?;
+        Store::audit_import(&tx, import_id, meta, added, present)?;
         tx.commit()?;
         Ok(Stored {
             import_id,
@@ -345,6 +388,7 @@ impl Store {
         }
         let present = records.len() as u64 - added;
         Store::finish_import(&tx, import_id, added, present)?;
+        Store::audit_import(&tx, import_id, meta, added, present)?;
         tx.commit()?;
         Ok(Stored {
             import_id,
@@ -616,6 +660,7 @@ mod tests {
             skipped: 0,
             rejected: 0,
             rows_read: 2,
+            audit: None,
         }
     }
 

@@ -1,0 +1,257 @@
+//! The HTTP test harness shared by the API test files: a fresh SQLite file per test with a
+//! user of every role (the officer's unit is `LN-FF1`) and seeded incidents, premises and
+//! training records; requests through `server::app` with `oneshot`. (`http.rs` keeps its
+//! own copy.)
+
+#![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it; a panic is the report
+
+use api::commands::import::{IncidentFormat, PremisesFormat};
+use api::config::{Config, Overrides, ServerConfig};
+use api::roles::Role;
+use api::server::{self, AppState, password};
+use api::storage::{AuditEntry, NewUser, Store};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+/// One test's server: a temporary database, users of every role, seeded data.
+pub struct Env {
+    pub dir: TempDir,
+    pub config: Config,
+    pub state: AppState,
+    pub app: Router,
+}
+
+impl Env {
+    pub fn db(&self) -> PathBuf {
+        self.config.db.clone()
+    }
+
+    pub fn conn(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.db()).unwrap()
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        self.conn()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Audit entries with this action.
+    pub fn audited(&self, action: &str) -> i64 {
+        self.conn()
+            .query_row(
+                "SELECT count(*) FROM audit WHERE action = ?1",
+                [action],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// Adds a user with the test password.
+    pub fn add_user(&self, name: &str, role: Role, unit: Option<&str>) {
+        let hash = password::hash(PASSWORD).unwrap();
+        Store::open(&self.db())
+            .unwrap()
+            .add_user(
+                &NewUser {
+                    name,
+                    role,
+                    unit,
+                    password_hash: &hash,
+                },
+                &AuditEntry {
+                    action: "user.create".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    }
+
+    /// Imports a force CSV of incidents written to the test's folder.
+    pub fn import_incidents(&self, name: &str, csv: &str) {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, csv).unwrap();
+        api::commands::import::incidents(&self.config, &[path], IncidentFormat::Csv, false)
+            .map_err(|e| format!("{e:?}"))
+            .unwrap();
+    }
+}
+
+/// Incidents around Luton town centre on weekend nights of March 2024 (exact times), a
+/// few burglaries (outside the night-time-economy set) and one month-only row elsewhere.
+pub fn incidents_csv(prefix: &str, n: usize) -> String {
+    let mut s = String::from("id,occurred_at,lat,lon,category\n");
+    let hubs = [(51.8787, -0.4168), (51.8810, -0.4200), (51.8760, -0.4120)];
+    for i in 0..n {
+        let (lat, lon) = hubs[i % hubs.len()];
+        let dlat = ((i * 37) % 11) as f64 * 0.0002 - 0.001;
+        let dlon = ((i * 53) % 13) as f64 * 0.0002 - 0.0012;
+        // Fridays and Saturdays of March 2024 (1, 2, 8, 9, 15, 16, 22, 23), 22:00 to 23:59.
+        let day = [1, 2, 8, 9, 15, 16, 22, 23][i % 8];
+        let category = match i % 10 {
+            0..=5 => "violence",
+            6..=8 => "public_order",
+            _ => "burglary",
+        };
+        s.push_str(&format!(
+            "{prefix}{i},2024-03-{day:02}T{:02}:{:02}:00+00:00,{:.6},{:.6},{category}\n",
+            22 + i % 2,
+            (i * 7) % 60,
+            lat + dlat,
+            lon + dlon
+        ));
+    }
+    s.push_str(&format!("{prefix}m,2024-02,52.1360,-0.4670,violence\n"));
+    s
+}
+
+pub fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::load(
+        None,
+        Overrides {
+            db: Some(dir.path().join("firefly.db")),
+            tz: Some("Europe/London".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let state = AppState::new(config.clone(), ServerConfig::default()).unwrap();
+    let app = server::app(state.clone());
+    let env = Env {
+        dir,
+        config,
+        state,
+        app,
+    };
+    for role in Role::ALL {
+        let unit = (role == Role::Officer).then_some("LN-FF1");
+        env.add_user(role.as_str(), role, unit);
+    }
+    env.import_incidents("incidents.csv", &incidents_csv("luton-", 120));
+    api::commands::import::premises_cmd(
+        &env.config,
+        &[repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson")],
+        PremisesFormat::Auto,
+        false,
+    )
+    .map_err(|e| format!("{e:?}"))
+    .unwrap();
+    env
+}
+
+/// An answer: status, headers, body.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+
+    pub fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.header(header::CONTENT_TYPE)
+    }
+
+    /// Asserts this status, showing the body when it is not.
+    pub fn expect(&self, status: StatusCode) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+
+    /// Asserts an RFC 9457 body with this status.
+    pub fn assert_problem(&self, status: StatusCode) -> Value {
+        self.expect(status);
+        assert_eq!(self.content_type(), "application/problem+json");
+        let p = self.json();
+        assert_eq!(p["status"], status.as_u16());
+        assert_eq!(p["type"], "about:blank");
+        assert!(p["title"].is_string());
+        assert!(!p["detail"].as_str().unwrap().is_empty());
+        p
+    }
+}
+
+/// Sends a request with an optional bearer token and JSON body (sent as given, so that
+/// malformed bodies can be tested).
+pub async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Answer {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let body = match body {
+        Some(b) => {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+            Body::from(b.to_string())
+        }
+        None => Body::empty(),
+    };
+    let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub async fn get(app: &Router, uri: &str, token: &str) -> Answer {
+    call(app, "GET", uri, Some(token), None).await
+}
+
+pub async fn post(app: &Router, uri: &str, token: &str, body: &Value) -> Answer {
+    call(app, "POST", uri, Some(token), Some(&body.to_string())).await
+}
+
+pub async fn login(app: &Router, user: &str) -> String {
+    let a = call(
+        app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&json!({"username": user, "password": PASSWORD}).to_string()),
+    )
+    .await;
+    a.expect(StatusCode::OK);
+    a.json()["token"].as_str().unwrap().to_string()
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# HTTP load benchmark of the release binary on loopback (never any other address):
+# throughput and p50/p99 latency for the cached hotspot GeoJSON and the premises GeoJSON
+# at 64 and 256 connections, with wrk. Installs wrk from Debian if missing.
+# Usage: scripts/bench-http.sh [SECONDS]   (default 10 s per run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-10}"
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
+fi
+cargo build --release --quiet --bin firefly
+bin="$PWD/target/release/firefly"
+work="$(mktemp -d)"
+trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+db="$work/bench.db"
+(cd "$work" && "$bin" --db "$db" demo --no-serve --data "$OLDPWD/data" >/dev/null)
+password="bench-password-$(date +%s%N)"
+printf '%s\n' "$password" | "$bin" --db "$db" users add bench --role planner --password-stdin >/dev/null
+port=$((20000 + RANDOM % 20000))
+(cd "$work" && exec "$bin" --db "$db" serve --addr "127.0.0.1:$port" >"$work/server.log" 2>&1) &
+server=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+token=$(curl -sf -X POST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
+  -d "{\"username\":\"bench\",\"password\":\"$password\"}" | sed -E 's/.*"token":"([^"]+)".*/\1/')
+# A map viewport over Luton town centre, as the map UI asks for it.
+hotspots="/api/v1/hotspots?method=kde&cell=50&bbox=-0.44,51.87,-0.40,51.89"
+premises="/api/v1/premises"
+# Warm the cache (the first hotspot request scores the data).
+curl -sf -H "Authorization: Bearer $token" -H 'accept-encoding: gzip' "http://127.0.0.1:$port$hotspots" -o /dev/null
+size=$(curl -sf -H "Authorization: Bearer $token" -H 'accept-encoding: gzip' "http://127.0.0.1:$port$hotspots" -o /dev/null -w '%{size_download}')
+echo "firefly HTTP benchmark: wrk, ${secs}s per run, release binary on 127.0.0.1, $(nproc) cores; hotspot body ${size} bytes gzipped"
+for path in "$hotspots" "$premises"; do
+  for conns in 64 256; do
+    echo "== GET $path, $conns connections"
+    wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" -H 'accept-encoding: gzip' \
+      "http://127.0.0.1:$port$path" | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors|requests in'
+  done
+done
