@@ -204,7 +204,7 @@ fn finish(mut value: Value, warnings: Vec<String>) -> Result<Bytes, Failure> {
     ))
 }
 
-fn geojson_response(body: Bytes, hit: bool, gzipped: bool) -> Response {
+pub(super) fn geojson_response(body: Bytes, hit: bool, gzipped: bool) -> Response {
     let mut res = ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -220,7 +220,7 @@ fn geojson_response(body: Bytes, hit: bool, gzipped: bool) -> Response {
 }
 
 /// Whether the client takes gzip (`Accept-Encoding: gzip`, not `gzip;q=0`).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -232,7 +232,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-fn gzip(body: &[u8]) -> Result<Bytes, AppError> {
+pub(super) fn gzip(body: &[u8]) -> Result<Bytes, AppError> {
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 8),
         flate2::Compression::default(),

@@ -5,6 +5,7 @@
 //! A venue's `id` is its database id (stable across re-imports); `/premises/{id}` also
 //! accepts the source id (`osm:node/123`, percent-encoded).
 
+use super::analysis as analysis_http;
 use super::auth::Require;
 use super::error::{AppError, AppPath, AppQuery};
 use super::incidents::unprocessable;
@@ -12,7 +13,7 @@ use super::policy::PremisesRead;
 use super::state::AppState;
 use crate::analysis;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use planner::training::{DEFAULT_REFRESHER_MONTHS, TrainingStatus, training_status};
 use planner::{Premises, TrainingRecord};
@@ -98,6 +99,7 @@ pub(super) fn today(state: &AppState) -> jiff::civil::Date {
 pub async fn list(
     State(state): State<AppState>,
     _who: Require<PremisesRead>,
+    headers: HeaderMap,
     AppQuery(q): AppQuery<PremisesQuery>,
 ) -> Result<Response, AppError> {
     let bbox = q
@@ -117,11 +119,19 @@ pub async fn list(
             })
         })
         .transpose()?;
+    // The list changes with imports and edits (the data version), new training records,
+    // and the date (statuses fall due): all three are in the cache's key or version.
+    let today = today(&state);
+    let version = state.db.run(|s| s.premises_version()).await?;
+    let gzip_ok = analysis_http::accepts_gzip(&headers);
+    let key = format!("premises|{bbox:?}|{wanted:?}|{today}|gzip={gzip_ok}");
+    if let Some(body) = state.premises_cache.get(&key, version) {
+        return Ok(analysis_http::geojson_response(body, true, gzip_ok));
+    }
     let (premises, history) = state
         .db
         .run(|s| Ok((s.premises_with_ids()?, s.training_with_flags()?)))
         .await?;
-    let today = today(&state);
     let features: Vec<Value> = premises
         .iter()
         .filter(|(_, p)| {
@@ -131,7 +141,7 @@ pub async fn list(
         .filter(|f| wanted.is_none_or(|w| f["properties"]["training_status"] == json!(w)))
         .collect();
     let fictional = history.values().flatten().any(|(_, f)| *f);
-    Ok(geojson(json!({
+    let doc = json!({
         "type": "FeatureCollection",
         "features": features,
         "firefly": {
@@ -141,7 +151,15 @@ pub async fn list(
             "training_records_fictional": fictional,
             "training_label": fictional.then_some(FICTIONAL_LABEL),
         }
-    })))
+    });
+    let raw = serde_json::to_vec(&doc).map_err(|e| AppError::Internal(e.into()))?;
+    let body = if gzip_ok {
+        analysis_http::gzip(&raw)?
+    } else {
+        raw.into()
+    };
+    state.premises_cache.put(key, version, body.clone());
+    Ok(analysis_http::geojson_response(body, false, gzip_ok))
 }
 
 /// One licensed premises, by database id or source id.

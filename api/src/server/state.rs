@@ -81,6 +81,8 @@ pub struct Inner {
     pub db: Arc<Db>,
     /// Hotspot and zone results per (parameters, data version).
     pub cache: ResultCache,
+    /// Premises GeoJSON, keyed by filters and day, versioned by imports and training records.
+    pub premises_cache: ResultCache,
     pub limiter: LoginLimiter,
     pub metrics: Metrics,
     /// Bounds the scoring runs at once to the cores there are.
@@ -106,6 +108,7 @@ impl AppState {
             server,
             db,
             cache: ResultCache::new(64, 256 << 20),
+            premises_cache: ResultCache::new(32, 32 << 20),
             metrics: Metrics::default(),
             compute: Arc::new(Semaphore::new(cores)),
         })))

@@ -493,6 +493,17 @@ impl Store {
             .query_row("SELECT coalesce(max(id), 0) FROM imports", [], |r| r.get(0))?)
     }
 
+    /// Changes whenever the premises list could: imports and edits (the data version) or a
+    /// new training record. Monotonic, so a cache keyed on it never serves an older list.
+    pub fn premises_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT coalesce(max(id), 0) FROM imports) * 1000000000
+                  + (SELECT coalesce(max(id), 0) FROM training_records)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The schema version of the open database (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self
