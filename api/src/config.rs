@@ -176,6 +176,9 @@ pub struct ServerConfig {
     pub import_body_limit: usize,
     /// SQLite connections kept open (and so database calls running at once).
     pub db_connections: usize,
+    /// The built map UI (`map-ui/dist`) served at `/`; `None` looks in `./map-ui/dist`,
+    /// then beside the sources (see `server::ui`).
+    pub ui_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -189,6 +192,7 @@ impl Default for ServerConfig {
             body_limit: 1 << 20,
             import_body_limit: DEFAULT_IMPORT_LIMIT_MIB << 20,
             db_connections: 8,
+            ui_dir: None,
         }
     }
 }

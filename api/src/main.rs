@@ -57,7 +57,7 @@ enum Command {
     /// Measure performance (import throughput, memory, spatial index) and print figures.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
-    /// The HTTP API (and, later, the map UI) until Ctrl-C or SIGTERM.
+    /// The HTTP API and the map UI until Ctrl-C or SIGTERM.
     Serve(commands::serve::ServeArgs),
     /// Create and list users of the HTTP API (there is no default user or password).
     #[command(subcommand)]

@@ -135,7 +135,8 @@ pub fn run(mut config: Config, args: DemoArgs) -> Result<(), Failure> {
         "\nStarting the server. Log in as a demo user (passwords above, or create your own with \
          `firefly users add`):\n  curl -s -X POST http://ADDRESS/api/v1/auth/login -H 'content-type: application/json' \
          -d '{{\"username\": \"demo-planner\", \"password\": \"...\"}}'\n\
-         then send `Authorization: Bearer TOKEN`. The map UI is not built yet: the API serves JSON and GeoJSON."
+         then send `Authorization: Bearer TOKEN`. The map UI is at http://ADDRESS/ once built \
+         (scripts/setup-ui.sh)."
     );
     super::serve::run(config, args.serve)
 }

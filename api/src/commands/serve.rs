@@ -24,10 +24,14 @@ pub struct ServeArgs {
     /// requests stay at 1 MiB.
     #[arg(long, env = "FIREFLY_IMPORT_LIMIT_MIB")]
     pub import_limit_mib: Option<u32>,
+    /// The built map UI served at `/` (default: ./map-ui/dist, else the one beside the
+    /// sources). Build it with `scripts/setup-ui.sh`.
+    #[arg(long, env = "FIREFLY_UI_DIR")]
+    pub ui_dir: Option<std::path::PathBuf>,
 }
 
 pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
-    let server = ServerConfig::resolve(
+    let mut server = ServerConfig::resolve(
         &config.server_file,
         ServerOverrides {
             addr: args.addr,
@@ -37,9 +41,11 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
         },
     )
     .map_err(Failure::Invalid)?;
+    server.ui_dir = args.ui_dir;
     let addr = server.addr;
     let secure = server.secure_cookie;
     let db = config.db.clone();
+    let state_ui = server.ui_dir.clone();
     let state = AppState::new(config, server)?;
     let users = crate::storage::Store::open(&db)?.count(Table::Users)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -53,6 +59,10 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
         let local = listener.local_addr().context("reading the bound address")?;
         println!("Firefly API on http://{local} (database {})", db.display());
         println!("  OpenAPI: http://{local}/api/openapi.json; Ctrl-C stops");
+        match server::ui::ui_dir(state_ui.as_deref()) {
+            Some(dir) => println!("  map UI: http://{local}/ (from {})", dir.display()),
+            None => println!("  map UI not built: run scripts/setup-ui.sh (or npm ci && npm run build in map-ui/)"),
+        }
         if users == 0 {
             println!(
                 "  no users yet: create one with `firefly users add NAME --role admin` (there is no default user)"

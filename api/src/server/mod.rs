@@ -14,6 +14,7 @@
 //! | `incidents`, `premises`, `analysis`, `audit` | the data endpoints |
 //! | `plans` | plans (create, read, publish, re-plan, rota CSV, calendars, dosage), the officer's itinerary and check-ins |
 //! | `imports` | `POST /api/v1/imports/...`: the CLI's import functions over HTTP |
+//! | `ui` | the built map UI (`map-ui/dist`) at `/`, from disk; a page saying how to build it when it is missing |
 //! | `premises_edit`, `training` | premises created and edited by hand (with history), training records, before/after training figures |
 
 pub mod analysis;
@@ -33,6 +34,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod state;
 pub mod training;
+pub mod ui;
 
 pub use error::AppError;
 pub use routes::app;

@@ -131,7 +131,7 @@ async fn readyz(State(state): State<AppState>) -> Result<AppJson<Ready>, AppErro
     }
 }
 
-async fn not_found(uri: axum::http::Uri) -> AppError {
+pub(super) async fn not_found(uri: axum::http::Uri) -> AppError {
     AppError::NotFound(format!("there is nothing at {}", uri.path()))
 }
 
@@ -180,7 +180,7 @@ pub fn app(state: AppState) -> Router {
             "/api/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
         )
-        .fallback(not_found)
+        .fallback(super::ui::fallback)
         .layer(
             // Outermost first.
             ServiceBuilder::new()

@@ -1,0 +1,153 @@
+//! The map UI: the files esbuild wrote to `map-ui/dist`, served from disk at `/` by the
+//! router's fallback, so every API route keeps precedence. Paths under `/api/` that match no
+//! route stay 404 problem details. A path with no file and no extension (`/planner`)
+//! answers `index.html` (the app routes on the client). When the UI is not built, `/`
+//! answers a short page saying how to build it.
+//!
+//! Which folder: `server.ui_dir` (`--ui-dir`, `FIREFLY_UI_DIR`), else `./map-ui/dist`, else
+//! the one beside the sources (`CARGO_MANIFEST_DIR/../map-ui/dist`).
+
+use super::error::AppError;
+use super::state::AppState;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use std::path::{Component, Path, PathBuf};
+
+/// The folder holding `index.html`, if there is one.
+pub fn ui_dir(configured: Option<&Path>) -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match configured {
+        Some(p) => vec![p.to_path_buf()],
+        None => vec![
+            PathBuf::from("map-ui/dist"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../map-ui/dist"),
+        ],
+    };
+    candidates
+        .into_iter()
+        .find(|c| c.join("index.html").is_file())
+}
+
+const NOT_BUILT: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Firefly: map UI not built</title></head>\
+<body style=\"font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem\">\
+<h1>Firefly</h1><p>The API is running, but the map UI has not been built.</p>\
+<p>Build it with <code>scripts/setup-ui.sh</code> (or <code>npm ci &amp;&amp; npm run build</code> in \
+<code>map-ui/</code>), then reload. A different folder can be named with <code>firefly serve --ui-dir DIR</code>.</p>\
+<p>The API's description is at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p></body></html>";
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "geojson" => "application/geo+json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "map" => "application/json",
+        "txt" => "text/plain; charset=utf-8",
+        "webmanifest" => "application/manifest+json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The request path as a relative path inside the UI folder, or `None` if it would leave it.
+fn relative(path: &str) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in Path::new(path.trim_start_matches('/')).components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn file_response(path: &Path, bytes: Vec<u8>) -> Response {
+    let cache = if path.extension().is_some_and(|e| e == "html") {
+        "no-cache"
+    } else {
+        "public, max-age=300"
+    };
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(path)),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Reads a file on a blocking thread (tokio's `fs` feature is not enabled).
+async fn read(path: PathBuf) -> std::io::Result<Vec<u8>> {
+    tokio::task::spawn_blocking(move || std::fs::read(path))
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+/// The router's fallback: UI files for GET and HEAD outside `/api/`, 404 otherwise.
+pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || !(method == Method::GET || method == Method::HEAD) {
+        return super::routes::not_found(uri).await.into_response();
+    }
+    let Some(dir) = ui_dir(state.server.ui_dir.as_deref()) else {
+        if path == "/" || path == "/index.html" {
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                NOT_BUILT,
+            )
+                .into_response();
+        }
+        return super::routes::not_found(uri).await.into_response();
+    };
+    let Some(rel) = relative(path) else {
+        return AppError::NotFound(format!("there is nothing at {path}")).into_response();
+    };
+    let file = if rel.as_os_str().is_empty() {
+        dir.join("index.html")
+    } else {
+        dir.join(&rel)
+    };
+    match read(file.clone()).await {
+        Ok(bytes) => file_response(&file, bytes),
+        // A client-side route (no extension) gets the app; a missing asset is 404.
+        Err(_) if rel.extension().is_none() => {
+            let index = dir.join("index.html");
+            match read(index.clone()).await {
+                Ok(bytes) => file_response(&index, bytes),
+                Err(_) => super::routes::not_found(uri).await.into_response(),
+            }
+        }
+        Err(_) => super::routes::not_found(uri).await.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside_the_folder() {
+        assert_eq!(relative("/app.js"), Some(PathBuf::from("app.js")));
+        assert_eq!(relative("/a/./b.css"), Some(PathBuf::from("a/b.css")));
+        assert_eq!(relative("/"), Some(PathBuf::new()));
+        assert_eq!(relative("/../etc/passwd"), None);
+        assert_eq!(relative("/a/../../x"), None);
+    }
+
+    #[test]
+    fn types_follow_extensions() {
+        assert!(content_type(Path::new("index.html")).starts_with("text/html"));
+        assert!(content_type(Path::new("app.js")).starts_with("text/javascript"));
+        assert_eq!(content_type(Path::new("b.geojson")), "application/geo+json");
+    }
+}

@@ -1,0 +1,930 @@
+// Firefly's map UI: one page, three views chosen by the logged-in role (planner and admin:
+// the planner view; officer; liaison). Talks only to the Firefly API on the same origin,
+// with the session cookie that POST /api/v1/auth/login sets.
+import maplibregl from 'maplibre-gl';
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const h = (tag, attrs = {}, ...children) => {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+};
+
+// --- palettes (colour-blind safe) and labels -------------------------------------------
+
+/** Okabe-Ito colours for training status, always shown with the text label too. */
+export const STATUS = {
+  trained: { label: 'Trained', color: '#009E73' },
+  due_soon: { label: 'Refresher due within 30 days', color: '#E69F00' },
+  overdue: { label: 'Refresher overdue', color: '#D55E00' },
+  never_trained: { label: 'Never trained', color: '#6E6E6E' },
+};
+const statusLabel = (s) => (STATUS[s] ? STATUS[s].label : s || 'unknown');
+/** Gi* classes: ColorBrewer RdBu (diverging, colour-blind safe). */
+const GI_CLASSES = [
+  ['hot-99', 'Hot spot, 99% confidence', '#b2182b'],
+  ['hot-95', 'Hot spot, 95%', '#ef8a62'],
+  ['hot-90', 'Hot spot, 90%', '#fddbc7'],
+  ['cold-90', 'Cold spot, 90%', '#d1e5f0'],
+  ['cold-95', 'Cold spot, 95%', '#67a9cf'],
+  ['cold-99', 'Cold spot, 99%', '#2166ac'],
+];
+/** KDE percentiles: viridis (sequential, colour-blind safe). */
+const KDE_STEPS = [
+  [0, 'below 50th percentile', '#fde725'],
+  [50, '50th-75th', '#5ec962'],
+  [75, '75th-90th', '#21918c'],
+  [90, '90th-99th', '#3b528b'],
+  [99, 'top 1%', '#440154'],
+];
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const NIGHT_HOURS = [18, 19, 20, 21, 22, 23, 0, 1, 2, 3, 4, 5];
+const ATTRIBUTION =
+  'Crime data: <a href="https://data.police.uk/">police.uk</a> (OGL v3.0) · Venues: © <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors (ODbL) · Boundaries: ONS (OGL v3.0)';
+
+// --- API ---------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail || `HTTP ${status}`);
+    this.status = status;
+  }
+}
+async function api(path, opts = {}) {
+  const init = { credentials: 'same-origin', headers: {}, ...opts };
+  if (opts.json !== undefined) {
+    init.method = opts.method || 'POST';
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(opts.json);
+  }
+  const res = await fetch(path, init);
+  if (!res.ok) {
+    let detail = '';
+    try {
+      const p = await res.json();
+      detail = p.detail || p.title || '';
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(res.status, detail || `${res.status} ${res.statusText}`);
+  }
+  if (res.status === 204) return null;
+  const type = res.headers.get('content-type') || '';
+  return type.includes('json') ? res.json() : res.text();
+}
+
+// --- state -------------------------------------------------------------------------------
+
+const state = {
+  me: null,
+  map: null,
+  config: { basemap: null },
+  venues: null,
+  hotspotCache: new Map(),
+  zones: null,
+  plan: null,
+  myZones: null,
+};
+window.__firefly = { state, marks: {} };
+const mark = (name) => {
+  window.__firefly.marks[name] = performance.now();
+};
+
+function todayLocal() {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+const hhmm = (iso) => (iso ? iso.slice(11, 16) : '');
+const fmt = (x, n = 3) => (typeof x === 'number' ? x.toFixed(n) : '');
+
+// --- boot and login ----------------------------------------------------------------------
+
+async function boot() {
+  $('#logout').addEventListener('click', async () => {
+    try {
+      await api('/api/v1/auth/logout', { method: 'POST' });
+    } catch {
+      /* already gone */
+    }
+    location.reload();
+  });
+  $('#login-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    $('#login-error').textContent = '';
+    try {
+      await api('/api/v1/auth/login', {
+        json: { username: $('#username').value, password: $('#password').value },
+      });
+      await start();
+    } catch (err) {
+      $('#login-error').textContent =
+        err.status === 401 ? 'Wrong user name or password.' : `Login failed: ${err.message}`;
+    }
+  });
+  try {
+    state.config = await api('config.json');
+  } catch {
+    state.config = { basemap: null };
+  }
+  await start();
+}
+
+async function start() {
+  try {
+    state.me = await api('/api/v1/me');
+  } catch {
+    $('#login').hidden = false;
+    $('#workspace').hidden = true;
+    $('#username').focus();
+    document.body.dataset.view = 'login';
+    return;
+  }
+  const role = state.me.role;
+  $('#login').hidden = true;
+  $('#workspace').hidden = false;
+  $('#logout').hidden = false;
+  $('#who').textContent = `${state.me.username} · ${role}${state.me.unit ? ` · ${state.me.unit}` : ''}`;
+  const view = role === 'admin' ? 'planner' : role;
+  document.body.dataset.view = view;
+  await createMap();
+  if (view === 'planner') await plannerView();
+  else if (view === 'officer') await officerView();
+  else if (view === 'liaison') await liaisonView();
+  mark('interactive');
+  document.body.dataset.ready = 'true';
+}
+
+// --- the map -----------------------------------------------------------------------------
+
+async function createMap() {
+  const basemap = state.config && state.config.basemap;
+  const style = basemap || {
+    version: 8,
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f3ef' } }],
+  };
+  const map = new maplibregl.Map({
+    container: 'map',
+    style,
+    bounds: [
+      [-0.71, 51.8],
+      [-0.14, 52.33],
+    ],
+    attributionControl: false,
+    dragRotate: false,
+    pitchWithRotate: false,
+    fadeDuration: 0, // no label fade: a redraw is done when its frame is
+  });
+  state.map = map;
+  window.__firefly.map = map;
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: ATTRIBUTION }), 'bottom-right');
+  map.addControl(new maplibregl.ScaleControl(), 'bottom-left');
+  map.touchZoomRotate.disableRotation();
+  await new Promise((resolve) => map.once('load', resolve));
+  mark('map-load');
+  document.body.dataset.mapLoaded = 'true';
+  const boundaries = await api('boundaries.geojson');
+  map.addSource('boundaries', { type: 'geojson', data: boundaries });
+  if (!basemap) {
+    map.addLayer({ id: 'districts-fill', type: 'fill', source: 'boundaries', paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.8 } });
+  }
+  map.addLayer({ id: 'districts-line', type: 'line', source: 'boundaries', paint: { 'line-color': '#555', 'line-width': 1.5, 'line-dasharray': [3, 2] } });
+  map.addLayer({
+    id: 'districts-label',
+    type: 'symbol',
+    source: 'boundaries',
+    layout: { 'text-field': ['get', 'lad20nm'], 'text-size': 12, 'text-font': ['Open Sans Regular'] },
+    paint: { 'text-color': '#444', 'text-halo-color': '#fff', 'text-halo-width': 1 },
+    minzoom: 20, // glyphs need a server; the names are in the legend instead when offline
+  });
+}
+
+// Hotspot cells for the visible area: the cell size follows the zoom so the payload stays
+// bounded (a few thousand cells at most).
+function cellForZoom(z) {
+  if (z < 11) return 250;
+  if (z < 13.5) return 100;
+  return 50;
+}
+function bboxParam(map) {
+  const b = map.getBounds();
+  const r = (x) => x.toFixed(4);
+  return `${r(b.getWest())},${r(b.getSouth())},${r(b.getEast())},${r(b.getNorth())}`;
+}
+
+function ensureHotspotLayers(map) {
+  if (map.getSource('hotspots')) return;
+  map.addSource('hotspots', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  const beforeId = map.getLayer('districts-line') ? 'districts-line' : undefined;
+  map.addLayer(
+    {
+      id: 'hotspots',
+      type: 'fill',
+      source: 'hotspots',
+      paint: { 'fill-color': '#888', 'fill-opacity': 0.7, 'fill-outline-color': 'rgba(0,0,0,0)' },
+    },
+    beforeId,
+  );
+}
+
+function hotspotPaint(method) {
+  if (method === 'gistar') {
+    const m = ['match', ['get', 'class']];
+    for (const [c, , col] of GI_CLASSES) m.push(c, col);
+    m.push('rgba(0,0,0,0)');
+    return m;
+  }
+  const s = ['step', ['get', 'percentile'], KDE_STEPS[0][2]];
+  for (const [p, , col] of KDE_STEPS.slice(1)) s.push(p, col);
+  return s;
+}
+
+function legendFor(method) {
+  const rows =
+    method === 'gistar'
+      ? GI_CLASSES.map(([, label, col]) => [label, col])
+      : KDE_STEPS.map(([, label, col]) => [`KDE score ${label}`, col]);
+  return h(
+    'ul',
+    { class: 'legend', id: 'hotspot-legend', 'aria-label': 'Hotspot legend' },
+    rows.map(([label, col]) => h('li', {}, h('span', { class: 'swatch', style: `background:${col}` }), label)),
+  );
+}
+
+/** The `window` for one hour of the chosen night (night date = the evening's date). */
+function hourWindow(night, hour) {
+  const d = new Date(`${night}T12:00:00`);
+  if (hour < 12) d.setDate(d.getDate() + 1);
+  const day = DAYS[d.getDay()];
+  const end = (hour + 1) % 24;
+  return `${day}@${String(hour).padStart(2, '0')}:00-${String(end).padStart(2, '0')}:00`;
+}
+/** Index into a zone's `risk_by_hour` (hour of week, Monday 00:00 first). */
+function hourOfWeek(night, hour) {
+  const d = new Date(`${night}T12:00:00`);
+  if (hour < 12) d.setDate(d.getDate() + 1);
+  const monFirst = (d.getDay() + 6) % 7;
+  return monFirst * 24 + hour;
+}
+
+/** A cheap fingerprint of a hotspot answer: its cells and their scores and classes. */
+function signature(data) {
+  let acc = data.features.length;
+  for (const f of data.features) {
+    const p = f.properties;
+    acc = (acc * 31 + (p.score * 1e6) | 0) | 0;
+    acc = (acc * 31 + p.col * 7 + p.row) | 0;
+    if (p.class) acc = (acc * 31 + p.class.length + p.class.charCodeAt(0)) | 0;
+  }
+  return `${data.firefly?.method}|${acc}`;
+}
+
+async function loadHotspots(opts) {
+  const map = state.map;
+  ensureHotspotLayers(map);
+  const params = new URLSearchParams({ method: opts.method, cell: String(cellForZoom(map.getZoom())), bbox: bboxParam(map) });
+  if (opts.window) params.set('window', opts.window);
+  const url = `/api/v1/hotspots?${params}`;
+  let data = state.hotspotCache.get(url);
+  if (!data) {
+    data = await api(url);
+    state.hotspotCache.set(url, data);
+    if (state.hotspotCache.size > 40) state.hotspotCache.delete(state.hotspotCache.keys().next().value);
+  }
+  // Redraw only what changed: cells whose scores are the same as those drawn (police.uk's
+  // month-only incidents score alike in every hour) are not sent to the worker again.
+  const sig = signature(data);
+  if (sig !== state.hotspotSig) {
+    map.getSource('hotspots').setData(data);
+    state.hotspotSig = sig;
+  }
+  if (state.hotspotMethod !== opts.method) {
+    map.setPaintProperty('hotspots', 'fill-color', hotspotPaint(opts.method));
+    state.hotspotMethod = opts.method;
+  }
+  const info = data.firefly || {};
+  return { cells: data.features.length, untimed: info.n_untimed || 0, incidents: info.n_incidents || 0 };
+}
+
+// Venues: circles coloured by training status; a popup with the facts on click or Enter.
+async function addVenues(map, { onSelect } = {}) {
+  const venues = await api('/api/v1/premises');
+  state.venues = venues;
+  map.addSource('venues', { type: 'geojson', data: venues });
+  const color = ['match', ['get', 'training_status']];
+  for (const [k, v] of Object.entries(STATUS)) color.push(k, v.color);
+  color.push('#000');
+  map.addLayer({
+    id: 'venues',
+    type: 'circle',
+    source: 'venues',
+    paint: {
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 9, 3.5, 15, 8],
+      'circle-color': color,
+      'circle-stroke-color': ['case', ['get', 'safe_space'], '#000', '#fff'],
+      'circle-stroke-width': ['case', ['get', 'safe_space'], 2.5, 1],
+    },
+  });
+  map.on('click', 'venues', (e) => {
+    const f = e.features[0];
+    showVenuePopup(f.properties, f.geometry.coordinates);
+    if (onSelect) onSelect(Number(f.properties.id));
+  });
+  map.on('mouseenter', 'venues', () => (map.getCanvas().style.cursor = 'pointer'));
+  map.on('mouseleave', 'venues', () => (map.getCanvas().style.cursor = ''));
+  return venues;
+}
+
+function closingToday(closing) {
+  let arr = closing;
+  if (typeof arr === 'string') {
+    try {
+      arr = JSON.parse(arr);
+    } catch {
+      arr = null;
+    }
+  }
+  if (!Array.isArray(arr)) return 'not recorded';
+  const idx = (new Date().getDay() + 6) % 7; // Monday first
+  return arr[idx] || 'not recorded';
+}
+
+function showVenuePopup(p, coords) {
+  const safe = p.safe_space === true || p.safe_space === 'true';
+  const body = h(
+    'div',
+    { class: 'venue-popup' },
+    h('h3', { text: p.name }),
+    h(
+      'dl',
+      {},
+      h('dt', { text: 'Training' }),
+      h('dd', { class: `status status-${p.training_status}`, text: statusLabel(p.training_status) }),
+      p.last_trained ? [h('dt', { text: 'Last trained' }), h('dd', { text: p.last_trained })] : null,
+      p.refresher_due ? [h('dt', { text: 'Refresher due' }), h('dd', { text: p.refresher_due })] : null,
+      h('dt', { text: 'Safe Space' }),
+      h('dd', { text: safe ? 'Yes: a Safe Space venue' : 'No' }),
+      h('dt', { text: 'Closing today' }),
+      h('dd', { text: closingToday(p.closing) }),
+      h('dt', { text: 'District' }),
+      h('dd', { text: p.district || '' }),
+    ),
+    p.training_fictional === true || p.training_fictional === 'true'
+      ? h('p', { class: 'note', text: 'Training records are FICTIONAL demo data.' })
+      : null,
+  );
+  state.popup?.remove();
+  state.popup = new maplibregl.Popup({ maxWidth: '300px', focusAfterOpen: true }).setLngLat(coords).setDOMContent(body).addTo(state.map);
+}
+
+/** A keyboard way to the venues: a select listing them, opening the same popup. */
+function venuePicker(venues, onSelect) {
+  const sel = h('select', { id: 'venue-picker', 'aria-label': 'Find a venue' }, h('option', { value: '' , text: 'Find a venue…' }));
+  const sorted = [...venues.features].sort((a, b) => a.properties.name.localeCompare(b.properties.name));
+  for (const f of sorted) sel.append(h('option', { value: String(f.properties.id), text: `${f.properties.name} (${f.properties.district || ''})` }));
+  sel.addEventListener('change', () => {
+    const f = venues.features.find((x) => String(x.properties.id) === sel.value);
+    if (!f) return;
+    state.map.jumpTo({ center: f.geometry.coordinates, zoom: Math.max(state.map.getZoom(), 15) });
+    showVenuePopup(f.properties, f.geometry.coordinates);
+    if (onSelect) onSelect(f.properties.id);
+  });
+  return h('label', { class: 'field' }, 'Venue', sel);
+}
+
+function venueLegend() {
+  return h(
+    'ul',
+    { class: 'legend', 'aria-label': 'Venue legend' },
+    Object.values(STATUS).map((s) => h('li', {}, h('span', { class: 'swatch round', style: `background:${s.color}` }), s.label)),
+    h('li', {}, h('span', { class: 'swatch round safe' }), 'Thick black ring: Safe Space'),
+  );
+}
+
+function addZones(map, zones, id = 'zones') {
+  map.addSource(id, { type: 'geojson', data: zones, promoteId: 'id' });
+  map.addLayer({
+    id: `${id}-fill`,
+    type: 'fill',
+    source: id,
+    paint: { 'fill-color': '#0072B2', 'fill-opacity': ['coalesce', ['feature-state', 'o'], 0.12] },
+  });
+  map.addLayer({ id: `${id}-line`, type: 'line', source: id, paint: { 'line-color': '#0072B2', 'line-width': 2 } });
+}
+
+// --- planner -----------------------------------------------------------------------------
+
+async function plannerView() {
+  const map = state.map;
+  const panel = $('#panel');
+  const night = h('input', { type: 'date', id: 'night', value: todayLocal(), 'aria-label': 'Night' });
+  const hour = h('input', { type: 'range', id: 'hour', min: '0', max: String(NIGHT_HOURS.length - 1), step: '1', value: '4', 'aria-label': 'Hour of the night' });
+  const hourOut = h('output', { id: 'hour-label', for: 'hour' });
+  const method = h('select', { id: 'method', 'aria-label': 'Hotspot method' }, h('option', { value: 'kde', text: 'KDE (density)' }), h('option', { value: 'gistar', text: 'Gi* (significance)' }));
+  const allHours = h('input', { type: 'checkbox', id: 'all-hours', checked: true });
+  const showIncidents = h('input', { type: 'checkbox', id: 'show-incidents', checked: true });
+  const status = h('p', { id: 'hotspot-status', class: 'note', 'aria-live': 'polite' });
+  const legendBox = h('div', { id: 'legend-box' }, legendFor('kde'));
+  panel.append(
+    h('h2', { text: 'Hotspots' }),
+    h('div', { class: 'row' }, h('label', { class: 'field' }, 'Night', night), h('label', { class: 'field' }, 'Method', method)),
+    h('label', { class: 'field' }, h('span', {}, 'Hour: ', hourOut), hour),
+    h('label', { class: 'check' }, allHours, 'All night hours (weekend nights)'),
+    h('label', { class: 'check' }, showIncidents, 'Incident points (planner only)'),
+    status,
+    legendBox,
+    venueLegend(),
+  );
+  const current = () => {
+    const hr = NIGHT_HOURS[Number(hour.value)];
+    return { night: night.value || todayLocal(), hour: hr };
+  };
+  const hotOpts = () => {
+    const c = current();
+    return { method: method.value, window: allHours.checked ? null : hourWindow(c.night, c.hour) };
+  };
+  const refresh = async () => {
+    const c = current();
+    hourOut.textContent = `${String(c.hour).padStart(2, '0')}:00-${String((c.hour + 1) % 24).padStart(2, '0')}:00`;
+    try {
+      const r = await loadHotspots(hotOpts());
+      status.textContent =
+        `${r.cells} cells at ${cellForZoom(map.getZoom())} m` +
+        (allHours.checked ? '' : ` for ${hourWindow(c.night, c.hour)}`) +
+        (r.untimed && !allHours.checked ? `; ${r.untimed} of ${r.incidents} incidents have no time of day (police.uk gives the month only), so they count in every hour` : '');
+    } catch (e) {
+      status.textContent = `Hotspots: ${e.message}`;
+    }
+    restyleZones();
+  };
+  const restyleZones = () => {
+    if (!state.zones) return;
+    const c = current();
+    const i = hourOfWeek(c.night, c.hour);
+    let max = 0;
+    for (const f of state.zones.features) max = Math.max(max, (f.properties.risk_by_hour || [])[i] || 0);
+    for (const f of state.zones.features) {
+      const r = (f.properties.risk_by_hour || [])[i] || 0;
+      map.setFeatureState({ source: 'zones', id: f.properties.id }, { o: 0.05 + 0.45 * (max > 0 ? r / max : 0) });
+    }
+  };
+  method.addEventListener('change', () => {
+    legendBox.replaceChildren(legendFor(method.value));
+    refresh();
+  });
+  hour.addEventListener('input', () => {
+    allHours.checked = false;
+    const t0 = performance.now();
+    refresh().then(() => map.once('idle', () => (window.__firefly.marks.sliderRedraw = performance.now() - t0)));
+    map.triggerRepaint();
+  });
+  night.addEventListener('change', refresh);
+  allHours.addEventListener('change', refresh);
+  await refresh();
+  mark('hotspots');
+  let moveTimer;
+  map.on('moveend', () => {
+    clearTimeout(moveTimer);
+    moveTimer = setTimeout(() => {
+      refresh();
+      if (showIncidents.checked) loadIncidents();
+    }, 150);
+  });
+
+  // Zones, venues and incident points load after the first paint of the hotspots.
+  const [zones] = await Promise.all([
+    api('/api/v1/zones').catch(() => null),
+    addVenues(map).then((v) => panel.insertBefore(venuePicker(v), legendBox)),
+  ]);
+  if (zones) {
+    state.zones = zones;
+    addZones(map, zones);
+    restyleZones();
+  }
+  map.addSource('incidents', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: 'incidents', type: 'circle', source: 'incidents', paint: { 'circle-radius': 2.5, 'circle-color': '#000', 'circle-opacity': 0.55 } });
+  const loadIncidents = async () => {
+    try {
+      const data = await api(`/api/v1/incidents?bbox=${bboxParam(map)}&limit=2000`);
+      map.getSource('incidents').setData(data);
+    } catch (e) {
+      status.textContent = `Incidents: ${e.message}`;
+    }
+  };
+  showIncidents.addEventListener('change', () => {
+    map.setLayoutProperty('incidents', 'visibility', showIncidents.checked ? 'visible' : 'none');
+    if (showIncidents.checked) loadIncidents();
+  });
+  loadIncidents();
+  panel.append(await planSection());
+}
+
+function parseRoster(text) {
+  const [head, ...lines] = text.trim().split(/\r?\n/);
+  const cols = head.split(',');
+  return lines.map((l) => {
+    const v = l.split(',');
+    const row = Object.fromEntries(cols.map((c, i) => [c, v[i]]));
+    return {
+      callsign: row.callsign,
+      size: Number(row.size),
+      shift_start: row.shift_start,
+      shift_end: row.shift_end,
+      start_lon: Number(row.start_lon),
+      start_lat: Number(row.start_lat),
+      start_name: row.start_name || null,
+      break_minutes: row.break_minutes ? Number(row.break_minutes) : null,
+      skills: row.skills || null,
+    };
+  });
+}
+
+async function planSection() {
+  const roster = parseRoster(await api('units.csv'));
+  const sec = h('section', { id: 'plan-section', 'aria-labelledby': 'plan-title' }, h('h2', { id: 'plan-title', text: 'Plan a night' }));
+  const rows = roster.map((u) => {
+    const use = h('input', { type: 'checkbox', checked: true, 'aria-label': `Use ${u.callsign}`, class: 'use-unit', 'data-callsign': u.callsign });
+    const start = h('input', { type: 'time', value: u.shift_start, 'aria-label': `${u.callsign} shift start` });
+    const end = h('input', { type: 'time', value: u.shift_end, 'aria-label': `${u.callsign} shift end` });
+    return { u, use, start, end, tr: h('tr', {}, h('td', {}, use), h('th', { scope: 'row', text: u.callsign }), h('td', { text: String(u.size) }), h('td', {}, start), h('td', {}, end)) };
+  });
+  const build = h('button', { type: 'button', id: 'build-plan', text: 'Build plan' });
+  const out = h('div', { id: 'plan-out', 'aria-live': 'polite' });
+  build.addEventListener('click', async () => {
+    const units = rows.filter((r) => r.use.checked).map((r) => ({ ...r.u, shift_start: r.start.value, shift_end: r.end.value }));
+    if (!units.length) {
+      out.textContent = 'Choose at least one unit.';
+      return;
+    }
+    build.disabled = true;
+    out.textContent = 'Optimising…';
+    try {
+      const created = await api('/api/v1/plans', { json: { night: $('#night').value || todayLocal(), units } });
+      await showPlan(created.id, out);
+    } catch (e) {
+      out.textContent = `Plan failed: ${e.message}`;
+    } finally {
+      build.disabled = false;
+    }
+  });
+  sec.append(
+    h('div', { class: 'table-wrap' }, h('table', { class: 'roster' }, h('caption', { text: 'Roster (demo units)' }), h('thead', {}, h('tr', {}, h('th', { text: 'Use' }), h('th', { text: 'Unit' }), h('th', { text: 'Size' }), h('th', { text: 'Start' }), h('th', { text: 'End' }))), h('tbody', {}, rows.map((r) => r.tr)))),
+    build,
+    out,
+  );
+  return sec;
+}
+
+function slotLabel(a) {
+  if (!a || a.off) return ['off', ''];
+  if (a.break) return ['break', 'Break'];
+  if (a.zone) return ['zone', a.zone];
+  if (a.travel) return ['travel', `→ ${a.travel.to || 'station'}`];
+  return ['off', ''];
+}
+
+async function showPlan(id, out) {
+  const plan = await api(`/api/v1/plans/${id}`);
+  state.plan = plan;
+  const st = plan.stored;
+  const slots = plan.slots;
+  const zoneName = Object.fromEntries(plan.zones.map((z) => [z.id, z.name]));
+  // Timeline: one row per unit, one cell per slot.
+  const timeline = h(
+    'div',
+    { class: 'timeline', role: 'img', 'aria-label': 'Rota timeline (the table below holds the same)' },
+    plan.callsigns.map((cs, u) =>
+      h(
+        'div',
+        { class: 'tl-row' },
+        h('span', { class: 'tl-unit', text: cs }),
+        h(
+          'div',
+          { class: 'tl-slots', style: `grid-template-columns:repeat(${slots.length},1fr)` },
+          plan.assignments[u].map((a, s) => {
+            const [kind, label] = slotLabel(a);
+            return h('span', { class: `tl tl-${kind}`, title: `${hhmm(slots[s].start_local)} ${kind} ${label}` });
+          }),
+        ),
+      ),
+    ),
+    h('div', { class: 'tl-axis' }, h('span', { text: hhmm(slots[0].start_local) }), h('span', { text: hhmm(slots[slots.length - 1].end_utc && slots[slots.length - 1].start_local) })),
+  );
+  // Table: legs per unit.
+  const legs = [];
+  plan.callsigns.forEach((cs, u) => {
+    let cur = null;
+    plan.assignments[u].forEach((a, s) => {
+      const [kind, label] = slotLabel(a);
+      const key = `${kind}|${label}`;
+      if (cur && cur.key === key) cur.last = s;
+      else {
+        if (cur) legs.push(cur);
+        cur = { cs, key, kind, label, first: s, last: s };
+      }
+    });
+    if (cur) legs.push(cur);
+  });
+  const table = h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { id: 'rota-table' },
+      h('caption', { text: 'Rota' }),
+      h('thead', {}, h('tr', {}, ['Unit', 'From', 'To', 'Activity'].map((t) => h('th', { scope: 'col', text: t })))),
+      h(
+        'tbody',
+        {},
+        legs
+          .filter((l) => l.kind !== 'off')
+          .map((l) =>
+            h('tr', {}, h('td', { text: l.cs }), h('td', { text: hhmm(slots[l.first].start_local) }), h('td', { text: hhmm(slots[l.last + 1] ? slots[l.last + 1].start_local : slots[l.last].start_local) }), h('td', { text: l.kind === 'zone' ? `Patrol ${l.label} ${zoneName[l.label] || ''}` : l.kind === 'travel' ? `Walk ${l.label}` : 'Break' })),
+          ),
+      ),
+    ),
+  );
+  const publish = h('button', { type: 'button', id: 'publish-plan', text: st.status === 'published' ? 'Published' : 'Publish', disabled: st.status === 'published' });
+  publish.addEventListener('click', async () => {
+    try {
+      await api(`/api/v1/plans/${id}/publish`, { method: 'POST' });
+      await showPlan(id, out);
+    } catch (e) {
+      msg.textContent = `Publish failed: ${e.message}`;
+    }
+  });
+  const dropUnit = h('select', { id: 'drop-unit', 'aria-label': 'Unit that drops out' }, plan.callsigns.map((c) => h('option', { value: c, text: c })));
+  const dropAt = h('input', { type: 'time', id: 'drop-at', value: '23:00', 'aria-label': 'From what time' });
+  const replan = h('button', { type: 'button', id: 'replan', text: 'Re-plan without it' });
+  const msg = h('p', { class: 'note', id: 'plan-msg', 'aria-live': 'polite' });
+  replan.addEventListener('click', async () => {
+    try {
+      const r = await api(`/api/v1/plans/${id}/replan`, { json: { drop: dropUnit.value, at: dropAt.value } });
+      await showPlan(id, out);
+      $('#plan-msg').textContent = `Re-planned: version ${r.version}, ${(r.changes || r.changed || []).length} slots changed.`;
+    } catch (e) {
+      msg.textContent = `Re-plan failed: ${e.message}`;
+    }
+  });
+  const exports = h(
+    'p',
+    { class: 'exports' },
+    h('a', { href: `/api/v1/plans/${id}/rota.csv`, id: 'export-csv', download: `rota-${plan.night}.csv`, text: 'Rota CSV' }),
+    ' · ',
+    h('label', {}, 'Calendar for ', h('select', { id: 'ics-unit', onchange: (e) => ($('#export-ics').href = `/api/v1/plans/${id}/units/${e.target.value}/calendar.ics`) }, plan.callsigns.map((c) => h('option', { value: c, text: c })))),
+    ' ',
+    h('a', { href: `/api/v1/plans/${id}/units/${plan.callsigns[0]}/calendar.ics`, id: 'export-ics', text: 'iCalendar' }),
+    ' · ',
+    h('button', { type: 'button', id: 'briefing', text: 'Printable briefing', onclick: () => briefing(plan, legs, zoneName) }),
+  );
+  out.replaceChildren(
+    h('p', { id: 'plan-summary' }, `Plan ${id} (${st.status}, version ${st.version}) for ${plan.night}: objective ${fmt(plan.objective)}, upper bound ${fmt(plan.bound)}, optimality gap `, h('strong', { id: 'plan-gap', text: `${(plan.gap * 100).toFixed(2)}%` })),
+    h('div', { class: 'row' }, publish),
+    timeline,
+    h('p', { class: 'legend-inline' }, h('span', { class: 'tl tl-zone' }), ' patrol ', h('span', { class: 'tl tl-travel' }), ' walking ', h('span', { class: 'tl tl-break' }), ' break ', h('span', { class: 'tl tl-off' }), ' off'),
+    table,
+    h('div', { class: 'row' }, h('label', { class: 'field' }, 'Unit drops out', dropUnit), h('label', { class: 'field' }, 'At', dropAt), replan),
+    msg,
+    exports,
+  );
+}
+
+function briefing(plan, legs, zoneName) {
+  const w = window.open('', '_blank');
+  if (!w) return;
+  const rows = legs
+    .filter((l) => l.kind !== 'off')
+    .map((l) => `<tr><td>${l.cs}</td><td>${hhmm(plan.slots[l.first].start_local)}</td><td>${l.kind}</td><td>${l.kind === 'zone' ? `${l.label} ${zoneName[l.label] || ''}` : l.label}</td></tr>`)
+    .join('');
+  w.document.write(
+    `<!doctype html><title>Briefing ${plan.night}</title><style>body{font:14px system-ui;margin:1.5rem}table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}</style>` +
+      `<h1>Patrol briefing: night of ${plan.night}</h1><p>Plan ${plan.stored.id}, version ${plan.stored.version}, ${plan.stored.status}. Optimality gap ${(plan.gap * 100).toFixed(2)}%.</p>` +
+      `<p>Victims: 999 in an emergency, 101 otherwise, or report online.</p>` +
+      `<table><thead><tr><th>Unit</th><th>From</th><th>Activity</th><th>Where</th></tr></thead><tbody>${rows}</tbody></table>`,
+  );
+  w.document.close();
+}
+
+// --- officer -----------------------------------------------------------------------------
+
+function legText(leg) {
+  if (!leg) return 'Nothing planned';
+  const when = `${hhmm(leg.start_local)}-${hhmm(leg.end_local)}`;
+  if (leg.kind === 'zone') return `${when} Patrol ${leg.zone.name} (${leg.zone.id})`;
+  if (leg.kind === 'travel') return `${when} Walk to ${leg.to ? leg.to.name : 'the station'}`;
+  if (leg.kind === 'break') return `${when} Break`;
+  return `${when} Off duty`;
+}
+
+async function officerView() {
+  const map = state.map;
+  const panel = $('#panel');
+  const it = await api('/api/v1/me/assignments').catch((e) => ({ error: e.message }));
+  const nowBox = h('div', { class: 'card', id: 'now' }, h('h2', { text: 'Now' }), h('p', { text: it.error ? it.error : legText(it.now) }));
+  const nextBox = h('div', { class: 'card', id: 'next' }, h('h2', { text: 'Next' }), h('p', { text: legText(it.next) }));
+  const checkMsg = h('p', { id: 'checkin-msg', 'aria-live': 'polite' });
+  const check = h('button', { type: 'button', id: 'checkin', class: 'big', text: 'Check in here' });
+  check.addEventListener('click', () => {
+    const send = async (lon, lat, how) => {
+      try {
+        const r = await api('/api/v1/checkins', { json: { lon, lat } });
+        checkMsg.textContent = `Checked in (${how})${r.zone ? ` in zone ${r.zone}` : ' outside the planned zones'}${r.on_plan ? ': on plan' : ''}.`;
+      } catch (e) {
+        checkMsg.textContent = `Check-in not recorded: ${e.message}`;
+      }
+    };
+    const c = map.getCenter();
+    if (navigator.geolocation && window.isSecureContext) {
+      navigator.geolocation.getCurrentPosition(
+        (p) => send(p.coords.longitude, p.coords.latitude, 'GPS'),
+        () => send(c.lng, c.lat, 'map centre'),
+        { timeout: 5000 },
+      );
+    } else send(c.lng, c.lat, 'map centre');
+  });
+  const list = h(
+    'ol',
+    { id: 'itinerary' },
+    (it.itinerary || []).map((l) => h('li', { text: legText(l) })),
+  );
+  panel.append(
+    h('p', { class: 'unit', text: `Unit ${state.me.unit || '(none)'}${it.plan ? ` · plan for ${it.plan.night}` : ''}` }),
+    nowBox,
+    nextBox,
+    check,
+    checkMsg,
+    h('details', { open: true }, h('summary', { text: 'My itinerary' }), it.itinerary && it.itinerary.length ? list : h('p', { text: 'No published itinerary for your unit yet.' })),
+    h(
+      'section',
+      { class: 'card report', id: 'report' },
+      h('h2', { text: 'How victims can report' }),
+      h('ul', {}, h('li', {}, h('strong', { text: '999' }), ' in an emergency, or when a crime is happening now'), h('li', {}, h('strong', { text: '101' }), ' for anything else'), h('li', {}, 'Online: ', h('a', { href: 'https://www.bedfordshire.police.uk/ro/report', rel: 'noopener', text: 'bedfordshire.police.uk/report' })), h('li', { text: 'Text relay (deaf, hard of hearing): 18000' })),
+    ),
+  );
+  // My zones only: those on my itinerary.
+  const mine = new Set((it.itinerary || []).flatMap((l) => [l.zone, l.to, l.from]).filter(Boolean).map((z) => z.id));
+  const zones = await api('/api/v1/zones').catch(() => null);
+  if (zones) {
+    const own = { ...zones, features: zones.features.filter((f) => mine.has(f.properties.id)) };
+    state.myZones = own;
+    addZones(map, own);
+    if (own.features.length) {
+      const b = new maplibregl.LngLatBounds();
+      for (const f of own.features) for (const poly of f.geometry.coordinates) for (const p of poly[0]) b.extend(p);
+      map.fitBounds(b, { padding: 40, duration: 0, maxZoom: 16 });
+    }
+  }
+  await addVenues(map);
+  panel.append(venuePicker(state.venues), venueLegend());
+}
+
+// --- liaison -----------------------------------------------------------------------------
+
+async function liaisonView() {
+  const map = state.map;
+  const panel = $('#panel');
+  const detail = h('section', { id: 'venue-detail', 'aria-live': 'polite' });
+  const venues = await addVenues(map, { onSelect: (id) => openVenue(id, detail) });
+  panel.append(h('h2', { text: 'Venues and training' }), venueLegend(), venuePicker(venues, (id) => openVenue(id, detail)), detail, venueTable(venues, detail));
+}
+
+function venueTable(venues, detail) {
+  const order = { overdue: 0, due_soon: 1, never_trained: 2, trained: 3 };
+  const cols = [
+    ['name', 'Venue', (p) => p.name],
+    ['training_status', 'Training status', (p) => order[p.training_status] ?? 9],
+    ['last_trained', 'Last trained', (p) => p.last_trained || ''],
+    ['refresher_due', 'Refresher due', (p) => p.refresher_due || ''],
+    ['district', 'District', (p) => p.district || ''],
+  ];
+  let sort = { key: 'training_status', dir: 1 };
+  const tbody = h('tbody');
+  const headRow = h('tr');
+  const render = () => {
+    const col = cols.find((c) => c[0] === sort.key);
+    const rows = [...venues.features].sort((a, b) => {
+      const x = col[2](a.properties);
+      const y = col[2](b.properties);
+      const c = typeof x === 'string' && typeof y === 'string' ? x.localeCompare(y) : x < y ? -1 : x > y ? 1 : 0;
+      return c * sort.dir || a.properties.name.localeCompare(b.properties.name);
+    });
+    tbody.replaceChildren(
+      ...rows.map((f) => {
+        const p = f.properties;
+        return h(
+          'tr',
+          { class: `status-row status-${p.training_status}`, 'data-id': String(p.id) },
+          h('th', { scope: 'row' }, h('button', { type: 'button', class: 'link', text: p.name, onclick: () => {
+            state.map.jumpTo({ center: f.geometry.coordinates, zoom: Math.max(state.map.getZoom(), 15) });
+            showVenuePopup(p, f.geometry.coordinates);
+            openVenue(p.id, detail);
+          } })),
+          h('td', {}, h('span', { class: `badge status-${p.training_status}`, text: statusLabel(p.training_status) })),
+          h('td', { text: p.last_trained || '—' }),
+          h('td', { text: p.refresher_due || '—' }),
+          h('td', { text: p.district || '' }),
+        );
+      }),
+    );
+    headRow.querySelectorAll('th').forEach((th) => th.setAttribute('aria-sort', th.dataset.key === sort.key ? (sort.dir > 0 ? 'ascending' : 'descending') : 'none'));
+  };
+  for (const [key, label] of cols) {
+    headRow.append(
+      h('th', { scope: 'col', 'data-key': key }, h('button', { type: 'button', class: 'sort', text: label, onclick: () => {
+        sort = { key, dir: sort.key === key ? -sort.dir : 1 };
+        render();
+      } })),
+    );
+  }
+  render();
+  return h('div', { class: 'table-wrap tall' }, h('table', { id: 'venue-table' }, h('caption', { text: `${venues.features.length} venues (training records are fictional demo data); sort by a column` }), h('thead', {}, headRow), tbody));
+}
+
+async function openVenue(id, detail) {
+  detail.replaceChildren(h('p', { text: 'Loading…' }));
+  const [venue, training, impact] = await Promise.all([
+    api(`/api/v1/premises/${id}`),
+    api(`/api/v1/premises/${id}/training`).catch((e) => ({ error: e.message })),
+    api(`/api/v1/premises/${id}/impact`).catch((e) => ({ error: e.message })),
+  ]);
+  const p = venue.properties || venue;
+  const records = training.records || training.training || (Array.isArray(training) ? training : []);
+  const form = h(
+    'form',
+    { id: 'training-form', class: 'stack' },
+    h('h4', { text: 'Record a training session' }),
+    h('label', { class: 'field' }, 'Date', h('input', { type: 'date', name: 'date', required: true, value: todayLocal(), max: todayLocal() })),
+    h('label', { class: 'field' }, 'Course', h('input', { name: 'course', required: true, value: 'WAVE (Welfare and Vulnerability Engagement)' })),
+    h('label', { class: 'field' }, 'Staff trained', h('input', { type: 'number', name: 'staff_trained', min: '1', value: '4', required: true })),
+    h('label', { class: 'field' }, 'Trainer', h('input', { name: 'trainer', required: true })),
+    h('label', { class: 'field' }, 'Notes', h('input', { name: 'notes' })),
+    h('button', { type: 'submit', text: 'Save training session' }),
+    h('p', { class: 'note', id: 'training-msg', 'aria-live': 'polite' }),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const fd = new FormData(form);
+    try {
+      await api(`/api/v1/premises/${id}/training`, {
+        json: { date: fd.get('date'), course: fd.get('course'), staff_trained: Number(fd.get('staff_trained')), trainer: fd.get('trainer'), notes: fd.get('notes') || null, fictional: false },
+      });
+      await openVenue(id, detail);
+      $('#training-msg').textContent = 'Saved.';
+    } catch (err) {
+      $('#training-msg').textContent = `Not saved: ${err.message}`;
+    }
+  });
+  const impactBox = impact.error
+    ? h('p', { text: `Impact: ${impact.error}` })
+    : impactView(impact);
+  detail.replaceChildren(
+    h('h3', { id: 'venue-name', text: p.name }),
+    h('p', {}, h('span', { class: `badge status-${p.training_status}`, text: statusLabel(p.training_status) }), p.safe_space ? ' · Safe Space' : ''),
+    h('h4', { text: 'Training history' }),
+    training.error
+      ? h('p', { text: training.error })
+      : h('ul', { id: 'training-history' }, records.length ? records.map((r) => h('li', { text: `${r.date}: ${r.course}, ${r.staff_trained} staff, by ${r.trainer}${r.fictional ? ' (fictional)' : ''}` })) : h('li', { text: 'No training recorded.' })),
+    h('h4', { text: 'Before and after training' }),
+    impactBox,
+    form,
+  );
+}
+
+function impactView(imp) {
+  if (!imp.trained) return h('p', { id: 'impact', text: 'Not trained yet: no before/after figures.' });
+  if (!imp.windows) return h('p', { id: 'impact', text: imp.detail || 'The data do not cover both sides of the training date.' });
+  const v = imp.venue || {};
+  return h(
+    'div',
+    { id: 'impact' },
+    h('p', { text: imp.detail || `${v.before} before, ${v.after} after.` }),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, ['', 'Venues', 'Before', 'After'].map((t) => h('th', { scope: 'col', text: t })))),
+        h(
+          'tbody',
+          {},
+          h('tr', {}, h('th', { scope: 'row', text: 'This venue' }), h('td', { text: '1' }), h('td', { text: String(v.before) }), h('td', { text: String(v.after) })),
+          (imp.comparisons || []).map((c) => h('tr', {}, h('th', { scope: 'row', text: c.rule }), h('td', { text: String(c.venues) }), h('td', { text: String(c.before) }), h('td', { text: String(c.after) }))),
+        ),
+      ),
+    ),
+    (imp.notes || []).length ? h('details', {}, h('summary', { text: 'Notes' }), h('ul', {}, imp.notes.map((n) => h('li', { text: n })))) : null,
+  );
+}
+
+boot();

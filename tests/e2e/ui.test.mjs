@@ -1,0 +1,380 @@
+// End-to-end tests of the map UI in Debian's Chromium (playwright-core, no browser
+// download). Run by scripts/e2e.sh, which starts `firefly serve` on loopback with a fresh
+// demo database and users e2e-planner, e2e-officer (LN-FF1), e2e-officer2 (BD-FF1),
+// e2e-liaison, e2e-admin, all with FIREFLY_PASSWORD. Every request that is not to loopback
+// is aborted. Screenshots go to tests/artifacts/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const URL_BASE = process.env.FIREFLY_URL;
+const PASSWORD = process.env.FIREFLY_PASSWORD;
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const timings = {};
+
+let browser;
+
+before(async () => {
+  assert.ok(URL_BASE && PASSWORD, 'FIREFLY_URL and FIREFLY_PASSWORD are set by scripts/e2e.sh');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--enable-unsafe-swiftshader',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  writeFileSync(join(ARTIFACTS, 'timings.json'), JSON.stringify(timings, null, 2) + '\n');
+  console.log('timings (ms):', JSON.stringify(timings));
+});
+
+const isLoopback = (u) => {
+  const { hostname, protocol } = new URL(u);
+  if (protocol === 'data:' || protocol === 'blob:') return true;
+  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+};
+
+async function newPage(viewport) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, acceptDownloads: true });
+  const blocked = [];
+  await context.route('**/*', (route) => {
+    const u = route.request().url();
+    if (isLoopback(u)) return route.continue();
+    blocked.push(u);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { context, page, blocked, errors };
+}
+
+/** Logs in through the form and waits for the map's `load` and the view to be ready. */
+async function login(page, user) {
+  await page.goto(URL_BASE + '/');
+  await page.waitForSelector('#login-form', { state: 'visible' });
+  await page.fill('#username', user);
+  await page.fill('#password', PASSWORD);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+  assert.equal(await page.getAttribute('body', 'data-map-loaded'), 'true', 'the map fired load');
+}
+
+const layer = (page, id) => page.evaluate((id) => Boolean(window.__firefly.map.getLayer(id)), id);
+const rendered = (page, id) =>
+  page.evaluate((id) => window.__firefly.map.queryRenderedFeatures({ layers: [id] }).length, id);
+async function idle(page) {
+  await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const m = window.__firefly.map;
+        if (m.loaded() && !m.isMoving()) {
+          m.once('idle', resolve);
+          m.triggerRepaint();
+        } else m.once('idle', resolve);
+      }),
+  );
+}
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+let planId;
+
+test('login page: wrong password is refused, the API is not shown', async () => {
+  const { context, page } = await newPage(DESKTOP);
+  await page.goto(URL_BASE + '/');
+  await page.fill('#username', 'e2e-planner');
+  await page.fill('#password', 'wrong password');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0);
+  assert.match(await page.textContent('#login-error'), /Wrong user name or password/);
+  assert.equal(await page.isVisible('#workspace'), false);
+  await shot(page, 'login-desktop');
+  await context.close();
+});
+
+test('planner: hotspots, zones, venues, incidents; interactive time; hour slider', async () => {
+  const { context, page, blocked, errors } = await newPage(DESKTOP);
+  await login(page, 'e2e-planner');
+  // Interactive time of a cold page load with a session: navigation start to the view ready.
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  const interactive = await page.evaluate(() => window.__firefly.marks.interactive);
+  timings.planner_interactive = Math.round(interactive);
+  timings.planner_map_load = Math.round(await page.evaluate(() => window.__firefly.marks['map-load']));
+  assert.ok(interactive < 2000, `planner view interactive in ${interactive} ms (< 2000)`);
+  await page.waitForFunction(() => window.__firefly.map.getSource('zones') && window.__firefly.map.getSource('venues'));
+  await idle(page);
+  assert.ok((await rendered(page, 'hotspots')) > 0, 'hotspot cells drawn');
+  assert.ok((await rendered(page, 'venues')) > 0, 'venues drawn');
+  assert.ok((await rendered(page, 'zones-fill')) > 0, 'zones drawn');
+  assert.ok(await layer(page, 'incidents'), 'planner has incident points');
+  assert.ok(await page.isVisible('#hotspot-legend'));
+  assert.match(await page.textContent('.maplibregl-ctrl-attrib'), /OpenStreetMap/);
+  assert.match(await page.textContent('.maplibregl-ctrl-attrib'), /police\.uk/);
+  await shot(page, 'planner-desktop');
+
+  // Gi* classes with their legend.
+  await page.selectOption('#method', 'gistar');
+  await page.waitForFunction(() => /Hot spot, 99%/.test(document.querySelector('#hotspot-legend').textContent));
+  await idle(page);
+  assert.ok((await rendered(page, 'hotspots')) > 0, 'Gi* cells drawn');
+  await page.selectOption('#method', 'kde');
+
+  // The hour slider: the first move fetches that hour, moving back is from the cache.
+  const slide = async (v) => {
+    await page.evaluate(() => delete window.__firefly.marks.sliderRedraw);
+    await page.$eval('#hour', (el, v) => {
+      el.value = String(v);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, v);
+    await page.waitForFunction(() => window.__firefly.marks.sliderRedraw !== undefined, null, { timeout: 10000 });
+    return page.evaluate(() => window.__firefly.marks.sliderRedraw);
+  };
+  timings.slider_first_fetch = Math.round(await slide(5));
+  await slide(6);
+  timings.slider_cached = Math.round(await slide(5));
+  assert.ok(timings.slider_cached < 200, `hour slider redraw ${timings.slider_cached} ms (< 200)`);
+  assert.match(await page.textContent('#hotspot-status'), /cells at/);
+  assert.ok((await rendered(page, 'hotspots')) > 0);
+
+  // Payloads are compressed and bounded: the hotspot requests the view made (the cell size
+  // follows the zoom, the bbox the viewport).
+  const res = await page.evaluate(async () => {
+    const hs = performance.getEntriesByType('resource').filter((x) => x.name.includes('/api/v1/hotspots?'));
+    const last = hs[hs.length - 1];
+    const r = await fetch(last.name);
+    return {
+      enc: r.headers.get('content-encoding'),
+      len: (await r.text()).length,
+      maxDecoded: Math.max(...hs.map((x) => x.decodedBodySize)),
+      maxTransfer: Math.max(...hs.map((x) => x.transferSize)),
+    };
+  });
+  timings.hotspot_payload_max_bytes = res.maxDecoded;
+  timings.hotspot_payload_max_transfer_bytes = res.maxTransfer;
+  const js = await page.evaluate(async () => {
+    const e = performance.getEntriesByType('resource').find((x) => x.name.endsWith('/app.js'));
+    return e ? { transfer: e.transferSize, decoded: e.decodedBodySize } : null;
+  });
+  if (js) timings.app_js_transfer_bytes = js.transfer;
+  assert.equal(res.enc, 'gzip');
+  assert.ok(res.maxDecoded < 1_500_000, `hotspot payload ${res.maxDecoded} bytes (< 1.5 MB)`);
+  assert.ok(res.maxTransfer < res.maxDecoded / 3, 'hotspot payload compressed');
+  if (js) assert.ok(js.transfer < js.decoded / 2, 'app.js compressed');
+  assert.deepEqual(blocked, [], 'nothing but loopback was asked for');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('planner: build, publish, re-plan, export a plan; phone screenshot', async () => {
+  const { context, page, errors } = await newPage(DESKTOP);
+  await login(page, 'e2e-planner');
+  // Two units dropped from the roster, one shift changed.
+  await page.uncheck('input.use-unit[data-callsign="LN-FF3"]');
+  await page.uncheck('input.use-unit[data-callsign="BD-FF1"]').catch(() => {});
+  await page.click('#build-plan');
+  await page.waitForSelector('#plan-summary', { timeout: 60000 });
+  const summary = await page.textContent('#plan-summary');
+  assert.match(summary, /draft/);
+  assert.match(summary, /optimality gap \d+\.\d+%/);
+  planId = Number(summary.match(/Plan (\d+)/)[1]);
+  const rotaRows = await page.$$eval('#rota-table tbody tr', (rs) => rs.map((r) => r.textContent));
+  assert.ok(rotaRows.length > 0, 'the rota table has rows');
+  assert.ok(!rotaRows.some((r) => r.includes('LN-FF3')), 'an unchosen unit is not in the rota');
+  assert.ok((await page.$$('.timeline .tl-row')).length > 0, 'the timeline is drawn');
+
+  await page.click('#publish-plan');
+  await page.waitForFunction(() => /published/.test(document.querySelector('#plan-summary').textContent));
+
+  // Exports: rota CSV, a unit's iCalendar, the printable briefing.
+  const csvHref = await page.getAttribute('#export-csv', 'href');
+  const csv = await page.request.get(URL_BASE + csvHref);
+  assert.equal(csv.status(), 200);
+  assert.match(csv.headers()['content-type'], /text\/csv/);
+  assert.match(await csv.text(), /LN-FF1/);
+  const ics = await page.request.get(URL_BASE + (await page.getAttribute('#export-ics', 'href')));
+  assert.equal(ics.status(), 200);
+  assert.match(await ics.text(), /BEGIN:VCALENDAR/);
+  const [briefing] = await Promise.all([context.waitForEvent('page'), page.click('#briefing')]);
+  await briefing.waitForLoadState();
+  assert.match(await briefing.textContent('h1'), /Patrol briefing/);
+  await briefing.screenshot({ path: join(ARTIFACTS, 'planner-briefing.png') });
+  await briefing.close();
+  await shot(page, 'planner-plan-desktop');
+
+  // A unit drops out at 23:00: re-plan, version 2.
+  await page.selectOption('#drop-unit', 'LN-FF2');
+  await page.fill('#drop-at', '23:00');
+  await page.click('#replan');
+  await page.waitForFunction(() => /version 2/.test(document.querySelector('#plan-summary').textContent), null, { timeout: 60000 });
+  assert.match(await page.textContent('#plan-msg'), /Re-planned/);
+
+  await page.setViewportSize(PHONE);
+  await idle(page);
+  await shot(page, 'planner-phone');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('officer at phone size: now and next of my own unit only, venue facts, check-in', async () => {
+  assert.ok(planId, 'the planner test published a plan');
+  const { context, page, blocked, errors } = await newPage(PHONE);
+  await login(page, 'e2e-officer');
+  assert.match(await page.textContent('.panel .unit'), /LN-FF1/);
+  assert.ok(await page.isVisible('#now'));
+  assert.ok(await page.isVisible('#next'));
+  const legs = await page.$$eval('#itinerary li', (ls) => ls.map((l) => l.textContent));
+  assert.ok(legs.length > 0, 'the published itinerary is listed');
+  // The same legs as the API gives this unit, and not those of another unit.
+  const mine = await page.evaluate(async () => (await (await fetch('/api/v1/me/assignments')).json()));
+  assert.equal(mine.unit, 'LN-FF1');
+  assert.equal(legs.length, mine.itinerary.length);
+  const other = await page.request.get(`${URL_BASE}/api/v1/plans/${planId}/units/BD-FF2/calendar.ics`);
+  assert.equal(other.status(), 403, "another unit's calendar is refused");
+  // What an officer may not see.
+  assert.equal(await layer(page, 'incidents'), false, 'no incident points');
+  assert.equal(await page.$('#plan-section'), null, 'no planning');
+  assert.equal(await page.$('#venue-table'), null, 'no training table');
+  const inc = await page.request.get(`${URL_BASE}/api/v1/incidents?limit=1`);
+  assert.equal(inc.status(), 403);
+  // Only my zones are drawn.
+  const zoneIds = await page.evaluate(() => window.__firefly.state.myZones.features.map((f) => f.properties.id));
+  const planned = new Set(mine.itinerary.flatMap((l) => [l.zone, l.to, l.from]).filter(Boolean).map((z) => z.id));
+  assert.ok(zoneIds.length > 0 && zoneIds.every((z) => planned.has(z)), 'only the zones of my itinerary');
+  await idle(page);
+  assert.ok((await rendered(page, 'zones-fill')) > 0, 'my zones are drawn');
+  assert.match(await page.textContent('#report'), /999/);
+  assert.match(await page.textContent('#report'), /101/);
+  assert.match(await page.textContent('#report'), /[Oo]nline/);
+  await shot(page, 'officer-phone');
+
+  // Venue facts on tap.
+  await openVenueByName(page, "Alfie's Bar");
+  const popup = await page.textContent('.maplibregl-popup-content');
+  assert.match(popup, /Alfie's Bar/);
+  assert.match(popup, /Training/);
+  assert.match(popup, /Safe Space/);
+  assert.match(popup, /Closing today/);
+  await shot(page, 'officer-phone-venue');
+
+  // Check in (the map centre without GPS): the server answers, and the UI says so.
+  await page.click('#checkin');
+  await page.waitForFunction(() => document.querySelector('#checkin-msg').textContent.length > 0);
+  assert.match(await page.textContent('#checkin-msg'), /Checked in|not recorded/);
+  timings.officer_checkin_message = await page.textContent('#checkin-msg');
+
+  await page.setViewportSize(DESKTOP);
+  await idle(page);
+  await shot(page, 'officer-desktop');
+  assert.deepEqual(blocked, []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/** Finds the venue's feature, centres the map on it and clicks it where it is drawn. */
+async function openVenueByName(page, name) {
+  const pt = await page.evaluate(async (name) => {
+    const m = window.__firefly.map;
+    const f = window.__firefly.state.venues.features.find((x) => x.properties.name === name);
+    m.jumpTo({ center: f.geometry.coordinates, zoom: 16 });
+    await new Promise((r) => m.once('idle', r));
+    const p = m.project(f.geometry.coordinates);
+    const r = m.getCanvas().getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
+  }, name);
+  await page.mouse.click(pt.x, pt.y);
+  await page.waitForSelector('.maplibregl-popup-content', { timeout: 5000 });
+}
+
+test('liaison: venues by training status, popup, record training, see it after reload', async () => {
+  const { context, page, blocked, errors } = await newPage(DESKTOP);
+  await login(page, 'e2e-liaison');
+  assert.equal(await layer(page, 'incidents'), false, 'no incident points');
+  assert.equal(await layer(page, 'zones-fill'), false, 'no zones');
+  assert.equal(await page.$('#plan-section'), null, 'no planning');
+  await idle(page);
+  assert.ok((await rendered(page, 'venues')) > 0);
+  // The table: text labels beside the colours, sortable.
+  const statuses = await page.$$eval('#venue-table tbody tr td:nth-child(2)', (c) => c.map((x) => x.textContent));
+  assert.ok(statuses.length > 200);
+  for (const label of ['Trained', 'Refresher due within 30 days', 'Refresher overdue', 'Never trained']) {
+    assert.ok(statuses.includes(label), `the table shows "${label}"`);
+  }
+  await page.click('#venue-table thead button:has-text("Venue")');
+  const names = await page.$$eval('#venue-table tbody th', (c) => c.map((x) => x.textContent));
+  assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b)), 'sorted by name');
+  await shot(page, 'liaison-desktop');
+
+  // Click a venue on the map: popup and history.
+  await openVenueByName(page, "Alfie's Bar");
+  assert.match(await page.textContent('.maplibregl-popup-content'), /Alfie's Bar/);
+  await page.waitForSelector('#training-form');
+  assert.match(await page.textContent('#venue-name'), /Alfie's Bar/);
+  assert.match(await page.textContent('#impact'), /before/);
+
+  // Record a session, reload, and find it in the history.
+  const trainer = `E2E trainer ${Date.now()}`;
+  await page.fill('#training-form input[name=trainer]', trainer);
+  await page.fill('#training-form input[name=staff_trained]', '7');
+  await page.click('#training-form button[type=submit]');
+  await page.waitForFunction(() => /Saved/.test(document.querySelector('#training-msg')?.textContent || ''));
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.click(`#venue-table tbody th button:text-is("Alfie's Bar")`);
+  await page.waitForSelector('#training-history');
+  assert.match(await page.textContent('#training-history'), new RegExp(trainer));
+  await shot(page, 'liaison-venue-desktop');
+
+  await page.setViewportSize(PHONE);
+  await idle(page);
+  await shot(page, 'liaison-phone');
+  assert.deepEqual(blocked, []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('admin sees the planner view; logout returns to the login form', async () => {
+  const { context, page } = await newPage(PHONE);
+  await login(page, 'e2e-admin');
+  assert.equal(await page.getAttribute('body', 'data-view'), 'planner');
+  await idle(page);
+  assert.ok((await rendered(page, 'hotspots')) > 0);
+  await shot(page, 'admin-phone');
+  await page.click('#logout');
+  await page.waitForSelector('#login-form', { state: 'visible' });
+  await context.close();
+});
+
+test('keyboard: the login form and the panel controls are reachable with Tab', async () => {
+  const { context, page } = await newPage(PHONE);
+  await page.goto(URL_BASE + '/');
+  await page.waitForSelector('#login-form', { state: 'visible' });
+  await page.keyboard.type('e2e-liaison');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('body[data-ready="true"]');
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.id === 'venue-picker');
+  }
+  assert.ok(reached, 'the venue picker is reachable by keyboard');
+  await context.close();
+});
