@@ -2,10 +2,13 @@
 # Sets up and builds the map UI, idempotently: Debian's Chromium for the browser tests (when
 # root and missing; never a browser download), `npm ci` in map-ui/ and tests/ (lock files
 # committed), then the UI build into map-ui/dist (served by `firefly serve`).
+# `--no-browser` skips Chromium (the demo needs only the UI build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+browser=1
+[ "${1:-}" = "--no-browser" ] && browser=0
 
-if [ ! -x /usr/bin/chromium ]; then
+if [ "$browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== installing Debian's chromium (for the end-to-end tests)"
     export DEBIAN_FRONTEND=noninteractive
@@ -26,7 +29,7 @@ npm_ci() {
   cp "$1/package-lock.json" "$1/.lock-installed"
 }
 npm_ci map-ui
-npm_ci tests
+[ "$browser" = 1 ] && npm_ci tests
 
 echo "== building the map UI"
 (cd map-ui && npm run --silent build)

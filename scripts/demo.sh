@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's first command: build the map UI and Firefly, load the Bedfordshire demo data
+# into ./firefly.db, create the demo users (passwords shown once) and serve the API and the
+# map on http://127.0.0.1:8080 until Ctrl-C. Extra arguments go to `firefly demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup-ui.sh --no-browser
+exec cargo run --release --locked --bin firefly -- demo "$@"
