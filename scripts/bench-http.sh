@@ -10,7 +10,7 @@ if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
 fi
 cargo build --release --quiet --bin firefly
-bin="$PWD/target/release/firefly"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release/firefly"
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 db="$work/bench.db"

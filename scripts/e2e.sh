@@ -2,11 +2,11 @@
 # The map UI's end-to-end tests: a fresh demo database in a temporary folder, one user per
 # role with known passwords, `firefly serve` on a random loopback port, then the tests in
 # tests/e2e (node --test, Debian's Chromium through playwright-core). FIREFLY_BIN names the
-# binary (default target/release/firefly). Everything stays on loopback.
+# binary (default $CARGO_TARGET_DIR or target, release/firefly). Everything stays on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BIN=${FIREFLY_BIN:-$ROOT/target/release/firefly}
+BIN=${FIREFLY_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/firefly}
 WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {

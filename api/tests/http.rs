@@ -1033,6 +1033,21 @@ async fn premises_carry_training_status_and_the_fictional_label() {
             .unwrap()
             .contains("FICTIONAL")
     );
+    // Risk rank beside status: venues with incidents within 50 m are ranked 1..=k by harm,
+    // the others have none.
+    let mut ranks: Vec<u64> = all
+        .iter()
+        .filter(|f| f["properties"]["risk_count"].as_u64().unwrap() > 0)
+        .map(|f| f["properties"]["risk_rank"].as_u64().unwrap())
+        .collect();
+    ranks.sort();
+    assert!(!ranks.is_empty());
+    assert_eq!(ranks, (1..=ranks.len() as u64).collect::<Vec<_>>());
+    assert!(
+        all.iter()
+            .filter(|f| f["properties"]["risk_count"] == 0)
+            .all(|f| f["properties"]["risk_rank"].is_null())
+    );
     let trained: Vec<&Value> = all
         .iter()
         .filter(|f| f["properties"]["training_records"].as_u64().unwrap() > 0)

@@ -803,6 +803,7 @@ function venueTable(venues, detail) {
   const cols = [
     ['name', 'Venue', (p) => p.name],
     ['training_status', 'Training status', (p) => order[p.training_status] ?? 9],
+    ['risk_rank', 'Risk rank', (p) => p.risk_rank ?? 1e9],
     ['last_trained', 'Last trained', (p) => p.last_trained || ''],
     ['refresher_due', 'Refresher due', (p) => p.refresher_due || ''],
     ['district', 'District', (p) => p.district || ''],
@@ -830,6 +831,7 @@ function venueTable(venues, detail) {
             openVenue(p.id, detail);
           } })),
           h('td', {}, h('span', { class: `badge status-${p.training_status}`, text: statusLabel(p.training_status) })),
+          h('td', { text: p.risk_rank ? `#${p.risk_rank} (${p.risk_count} nearby)` : '—' }),
           h('td', { text: p.last_trained || '—' }),
           h('td', { text: p.refresher_due || '—' }),
           h('td', { text: p.district || '' }),

@@ -316,6 +316,10 @@ test('liaison: venues by training status, popup, record training, see it after r
   for (const label of ['Trained', 'Refresher due within 30 days', 'Refresher overdue', 'Never trained']) {
     assert.ok(statuses.includes(label), `the table shows "${label}"`);
   }
+  // Risk rank beside status: sorted by it, the highest-risk venue (#1) comes first.
+  await page.click('#venue-table thead button:has-text("Risk rank")');
+  const risk = await page.$$eval('#venue-table tbody tr td:nth-child(3)', (c) => c.map((x) => x.textContent));
+  assert.match(risk[0], /^#1 \(\d+ nearby\)$/, 'risk rank column, highest first');
   await page.click('#venue-table thead button:has-text("Venue")');
   const names = await page.$$eval('#venue-table tbody th', (c) => c.map((x) => x.textContent));
   assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b)), 'sorted by name');

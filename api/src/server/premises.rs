@@ -128,16 +128,29 @@ pub async fn list(
     if let Some(body) = state.premises_cache.get(&key, version) {
         return Ok(analysis_http::geojson_response(body, true, gzip_ok));
     }
-    let (premises, history) = state
+    let crs_choice = state.config.crs;
+    let (premises, history, risk) = state
         .db
-        .run(|s| Ok((s.premises_with_ids()?, s.training_with_flags()?)))
+        .run(move |s| {
+            let premises = s.premises_with_ids()?;
+            let risk = risk_ranks(crs_choice, &premises, &s.incidents()?);
+            Ok((premises, s.training_with_flags()?, risk))
+        })
         .await?;
     let features: Vec<Value> = premises
         .iter()
         .filter(|(_, p)| {
             bbox.is_none_or(|[w, s, e, n]| (w..=e).contains(&p.lon) && (s..=n).contains(&p.lat))
         })
-        .map(|(id, p)| feature(*id, p, &history, today))
+        .map(|(id, p)| {
+            let mut f = feature(*id, p, &history, today);
+            let (rank, count) = risk.get(&p.source_id).copied().unzip();
+            if let Some(props) = f["properties"].as_object_mut() {
+                props.insert("risk_rank".into(), json!(rank));
+                props.insert("risk_count".into(), json!(count.unwrap_or(0)));
+            }
+            f
+        })
         .filter(|f| wanted.is_none_or(|w| f["properties"]["training_status"] == json!(w)))
         .collect();
     let fictional = history.values().flatten().any(|(_, f)| *f);
@@ -160,6 +173,54 @@ pub async fn list(
     };
     state.premises_cache.put(key, version, body.clone());
     Ok(analysis_http::geojson_response(body, false, gzip_ok))
+}
+
+/// Each venue's risk rank (1 = most harm) and count of night-time-economy incidents within
+/// 50 m, each incident going to its nearest venue (as `firefly venues`); venues with none
+/// have no rank. The liaison officer's to-do list is the untrained venues ranked highest.
+fn risk_ranks(
+    crs: crate::config::CrsChoice,
+    premises: &[(i64, Premises)],
+    incidents: &[planner::Incident],
+) -> HashMap<String, (u32, u32)> {
+    use planner::venue_risk::{Venue, VenueRiskParams, venue_risk};
+    let nte: Vec<&planner::Incident> = incidents
+        .iter()
+        .filter(|i| i.category.is_night_time_economy())
+        .collect();
+    let crs = analysis::choose_crs(crs, &nte);
+    let points: Vec<planner::hotspots::ScoringPoint> = nte
+        .iter()
+        .filter_map(|i| {
+            let p = crs.project(i.lon, i.lat).ok()?;
+            Some(planner::hotspots::ScoringPoint {
+                x: p.x,
+                y: p.y,
+                category: i.category,
+                occurred: i.occurred,
+            })
+        })
+        .collect();
+    let venues: Vec<Venue> = premises
+        .iter()
+        .filter_map(|(_, p)| {
+            let q = crs.project(p.lon, p.lat).ok()?;
+            Some(Venue {
+                id: p.source_id.clone(),
+                x: q.x,
+                y: q.y,
+            })
+        })
+        .collect();
+    match venue_risk(&venues, &points, &VenueRiskParams::default()) {
+        Ok(report) => report
+            .venues
+            .into_iter()
+            .filter(|v| v.count > 0)
+            .map(|v| (v.id, (v.rank, v.count)))
+            .collect(),
+        Err(_) => HashMap::new(),
+    }
 }
 
 /// One licensed premises, by database id or source id.
