@@ -4,247 +4,16 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use api::commands::import::{IncidentFormat, PremisesFormat};
-use api::config::{Config, LoginLimits, Overrides, ServerConfig};
+use api::config::{LoginLimits, ServerConfig};
 use api::roles::Role;
 use api::server::{self, AppState, password};
-use api::storage::{AuditEntry, NewUser, Store};
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use tempfile::TempDir;
-use tower::ServiceExt;
 
-const PASSWORD: &str = "correct horse battery staple";
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-/// One test's server: a temporary database, users of every role, seeded data.
-struct Env {
-    dir: TempDir,
-    config: Config,
-    state: AppState,
-    app: Router,
-}
-
-impl Env {
-    fn db(&self) -> PathBuf {
-        self.config.db.clone()
-    }
-
-    fn conn(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.db()).unwrap()
-    }
-
-    fn count(&self, table: &str) -> i64 {
-        self.conn()
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    }
-
-    /// Imports a force CSV of incidents written to the test's folder.
-    fn import_incidents(&self, name: &str, csv: &str) {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, csv).unwrap();
-        api::commands::import::incidents(&self.config, &[path], IncidentFormat::Csv, false)
-            .map_err(|e| format!("{e:?}"))
-            .unwrap();
-    }
-}
-
-/// Incidents around Luton town centre on weekend nights of March 2024 (exact times), a
-/// few burglaries (outside the night-time-economy set) and one month-only row elsewhere.
-fn incidents_csv(prefix: &str, n: usize) -> String {
-    let mut s = String::from("id,occurred_at,lat,lon,category\n");
-    let hubs = [(51.8787, -0.4168), (51.8810, -0.4200), (51.8760, -0.4120)];
-    for i in 0..n {
-        let (lat, lon) = hubs[i % hubs.len()];
-        let dlat = ((i * 37) % 11) as f64 * 0.0002 - 0.001;
-        let dlon = ((i * 53) % 13) as f64 * 0.0002 - 0.0012;
-        // Fridays and Saturdays of March 2024 (1, 2, 8, 9, 15, 16, 22, 23), 22:00 to 23:59.
-        let day = [1, 2, 8, 9, 15, 16, 22, 23][i % 8];
-        let category = match i % 10 {
-            0..=5 => "violence",
-            6..=8 => "public_order",
-            _ => "burglary",
-        };
-        s.push_str(&format!(
-            "{prefix}{i},2024-03-{day:02}T{:02}:{:02}:00+00:00,{:.6},{:.6},{category}\n",
-            22 + i % 2,
-            (i * 7) % 60,
-            lat + dlat,
-            lon + dlon
-        ));
-    }
-    s.push_str(&format!("{prefix}m,2024-02,52.1360,-0.4670,violence\n"));
-    s
-}
-
-fn env() -> Env {
-    env_with(ServerConfig::default())
-}
-
-fn env_with(server: ServerConfig) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::load(
-        None,
-        Overrides {
-            db: Some(dir.path().join("firefly.db")),
-            tz: Some("Europe/London".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let state = AppState::new(config.clone(), server).unwrap();
-    let mut store = Store::open(&config.db).unwrap();
-    let hash = password::hash(PASSWORD).unwrap();
-    for role in Role::ALL {
-        let unit = (role == Role::Officer).then_some("LN-FF1");
-        store
-            .add_user(
-                &NewUser {
-                    name: role.as_str(),
-                    role,
-                    unit,
-                    password_hash: &hash,
-                },
-                &AuditEntry {
-                    action: "user.create".into(),
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-    }
-    let app = server::app(state.clone());
-    let env = Env {
-        dir,
-        config,
-        state,
-        app,
-    };
-    env.import_incidents("incidents.csv", &incidents_csv("luton-", 120));
-    api::commands::import::premises_cmd(
-        &env.config,
-        &[repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson")],
-        PremisesFormat::Auto,
-        false,
-    )
-    .map_err(|e| format!("{e:?}"))
-    .unwrap();
-    api::commands::import::training_cmd(
-        &env.config,
-        &repo("data/demo/training_fictional.csv"),
-        true,
-        false,
-    )
-    .map_err(|e| format!("{e:?}"))
-    .unwrap();
-    env
-}
-
-/// An answer: status, headers, body.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-
-    /// Asserts an RFC 9457 body with this status.
-    fn assert_problem(&self, status: StatusCode) -> Value {
-        assert_eq!(
-            self.status,
-            status,
-            "{}",
-            String::from_utf8_lossy(&self.body)
-        );
-        assert_eq!(self.content_type(), "application/problem+json");
-        let p = self.json();
-        assert_eq!(p["status"], status.as_u16());
-        assert_eq!(p["type"], "about:blank");
-        assert!(p["title"].is_string());
-        assert!(!p["detail"].as_str().unwrap().is_empty());
-        p
-    }
-}
-
-/// How a request proves who it is.
-#[derive(Clone, Copy)]
-enum Auth<'a> {
-    None,
-    Bearer(&'a str),
-    Cookie(&'a str),
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Answer {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
-
-async fn call(app: &Router, method: &str, uri: &str, auth: Auth<'_>, body: Option<&str>) -> Answer {
-    let mut req = Request::builder().method(method).uri(uri);
-    match auth {
-        Auth::None => {}
-        Auth::Bearer(t) => req = req.header(header::AUTHORIZATION, format!("Bearer {t}")),
-        Auth::Cookie(t) => {
-            req = req.header(header::COOKIE, format!("theme=dark; firefly_session={t}"))
-        }
-    }
-    let body = match body {
-        Some(b) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(b.to_string())
-        }
-        None => Body::empty(),
-    };
-    send(app, req.body(body).unwrap()).await
-}
-
-async fn get(app: &Router, uri: &str, token: &str) -> Answer {
-    call(app, "GET", uri, Auth::Bearer(token), None).await
-}
-
-async fn login(app: &Router, user: &str) -> String {
-    let a = call(
-        app,
-        "POST",
-        "/api/v1/auth/login",
-        Auth::None,
-        Some(&json!({"username": user, "password": PASSWORD}).to_string()),
-    )
-    .await;
-    assert_eq!(
-        a.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&a.body)
-    );
-    a.json()["token"].as_str().unwrap().to_string()
-}
+mod common;
+use common::*;
 
 /// The contract's roles for every endpoint of this slice: (method, path, body, expected
 /// status for no session, planner, officer, liaison, admin).
@@ -341,7 +110,7 @@ async fn role_matrix_every_endpoint_by_every_role_and_no_session() {
         for (i, token) in tokens.iter().enumerate() {
             let auth = token.as_deref().map_or(Auth::None, Auth::Bearer);
             let body = body.as_ref().map(Value::to_string);
-            let a = call(&env.app, method, path, auth, body.as_deref()).await;
+            let a = call_as(&env.app, method, path, auth, body.as_deref()).await;
             assert_eq!(
                 a.status.as_u16(),
                 expected[i],
@@ -358,7 +127,7 @@ async fn role_matrix_every_endpoint_by_every_role_and_no_session() {
         }
     }
     // Every route the OpenAPI document lists is in the matrix.
-    let doc = call(&env.app, "GET", "/api/openapi.json", Auth::None, None)
+    let doc = call_as(&env.app, "GET", "/api/openapi.json", Auth::None, None)
         .await
         .json();
     let mut documented: Vec<String> = doc["paths"]
@@ -386,7 +155,7 @@ async fn role_matrix_every_endpoint_by_every_role_and_no_session() {
 #[tokio::test]
 async fn login_gives_a_token_and_an_http_only_strict_cookie_that_both_work() {
     let env = env();
-    let a = call(
+    let a = call_as(
         &env.app,
         "POST",
         "/api/v1/auth/login",
@@ -419,7 +188,7 @@ async fn login_gives_a_token_and_an_http_only_strict_cookie_that_both_work() {
     assert_eq!(stored, password::token_sha256(token));
     assert_ne!(stored, token);
     for auth in [Auth::Bearer(token), Auth::Cookie(token)] {
-        let me = call(&env.app, "GET", "/api/v1/me", auth, None).await;
+        let me = call_as(&env.app, "GET", "/api/v1/me", auth, None).await;
         assert_eq!(me.status, StatusCode::OK);
         let me = me.json();
         assert_eq!(
@@ -436,7 +205,7 @@ async fn login_gives_a_token_and_an_http_only_strict_cookie_that_both_work() {
         secure_cookie: true,
         ..ServerConfig::default()
     });
-    let a = call(
+    let a = call_as(
         &secure.app,
         "POST",
         "/api/v1/auth/login",
@@ -457,7 +226,7 @@ async fn logout_revokes_the_session_everywhere() {
     let env = env();
     let token = login(&env.app, "planner").await;
     let other = login(&env.app, "planner").await;
-    let out = call(
+    let out = call_as(
         &env.app,
         "POST",
         "/api/v1/auth/logout",
@@ -473,11 +242,11 @@ async fn logout_revokes_the_session_everywhere() {
     );
     // The same token no longer works, by cookie or bearer.
     for auth in [Auth::Bearer(&token), Auth::Cookie(&token)] {
-        call(&env.app, "GET", "/api/v1/me", auth, None)
+        call_as(&env.app, "GET", "/api/v1/me", auth, None)
             .await
             .assert_problem(StatusCode::UNAUTHORIZED);
     }
-    call(
+    call_as(
         &env.app,
         "POST",
         "/api/v1/auth/logout",
@@ -544,7 +313,7 @@ async fn expired_sessions_and_bad_tokens_are_refused() {
     get(&env.app, "/api/v1/me", &planner)
         .await
         .assert_problem(StatusCode::UNAUTHORIZED);
-    call(
+    call_as(
         &env.app,
         "POST",
         "/api/v1/auth/login",
@@ -561,7 +330,7 @@ async fn wrong_passwords_and_unknown_users_get_the_same_answer_and_are_audited()
     let attempt = |user: &'static str, pw: &'static str| {
         let app = env.app.clone();
         async move {
-            call(
+            call_as(
                 &app,
                 "POST",
                 "/api/v1/auth/login",
@@ -609,7 +378,7 @@ async fn repeated_bad_logins_are_rate_limited() {
     });
     let body = |pw: &str| json!({"username": "officer", "password": pw}).to_string();
     for _ in 0..3 {
-        call(
+        call_as(
             &env.app,
             "POST",
             "/api/v1/auth/login",
@@ -621,7 +390,7 @@ async fn repeated_bad_logins_are_rate_limited() {
     }
     let sessions = env.count("sessions");
     // Now even the right password is refused, without being checked.
-    let a = call(
+    let a = call_as(
         &env.app,
         "POST",
         "/api/v1/auth/login",
@@ -640,7 +409,7 @@ async fn repeated_bad_logins_are_rate_limited() {
     assert_eq!(env.count("sessions"), sessions, "no session was created");
     // Another user is not locked out by the officer's failures.
     assert_eq!(
-        call(
+        call_as(
             &env.app,
             "POST",
             "/api/v1/auth/login",
@@ -652,7 +421,7 @@ async fn repeated_bad_logins_are_rate_limited() {
         StatusCode::OK
     );
     let metrics = String::from_utf8(
-        call(&env.app, "GET", "/metrics", Auth::None, None)
+        call_as(&env.app, "GET", "/metrics", Auth::None, None)
             .await
             .body,
     )
@@ -747,7 +516,7 @@ async fn unknown_routes_methods_and_query_parameters_get_problem_details() {
     get(&env.app, "/api/v1/nothing", &token)
         .await
         .assert_problem(StatusCode::NOT_FOUND);
-    let a = call(&env.app, "DELETE", "/api/v1/me", Auth::Bearer(&token), None).await;
+    let a = call_as(&env.app, "DELETE", "/api/v1/me", Auth::Bearer(&token), None).await;
     a.assert_problem(StatusCode::METHOD_NOT_ALLOWED);
     assert!(a.headers.contains_key(header::ALLOW));
     let p = get(&env.app, "/api/v1/hotspots?methd=kde", &token)
@@ -963,7 +732,7 @@ async fn hotspots_have_the_contract_properties_and_are_cached_until_an_import() 
         assert!(first.get(key).is_some(), "{key} missing: {first}");
     }
     let metrics = String::from_utf8(
-        call(&env.app, "GET", "/metrics", Auth::None, None)
+        call_as(&env.app, "GET", "/metrics", Auth::None, None)
             .await
             .body,
     )
@@ -1151,9 +920,9 @@ async fn the_audit_log_is_for_admins_and_append_only() {
 #[tokio::test]
 async fn health_readiness_metrics_and_openapi() {
     let env = env();
-    let h = call(&env.app, "GET", "/healthz", Auth::None, None).await;
+    let h = call_as(&env.app, "GET", "/healthz", Auth::None, None).await;
     assert_eq!(h.json()["status"], "ok");
-    let r = call(&env.app, "GET", "/readyz", Auth::None, None)
+    let r = call_as(&env.app, "GET", "/readyz", Auth::None, None)
         .await
         .json();
     assert_eq!(r["status"], "ready");
@@ -1161,7 +930,7 @@ async fn health_readiness_metrics_and_openapi() {
     assert_eq!(r["data_version"], 3, "three imports");
     let token = login(&env.app, "planner").await;
     get(&env.app, "/api/v1/audit", &token).await;
-    let m = call(&env.app, "GET", "/metrics", Auth::None, None).await;
+    let m = call_as(&env.app, "GET", "/metrics", Auth::None, None).await;
     assert!(m.content_type().starts_with("text/plain; version=0.0.4"));
     let text = String::from_utf8(m.body).unwrap();
     for line in [
@@ -1172,7 +941,7 @@ async fn health_readiness_metrics_and_openapi() {
     ] {
         assert!(text.contains(line), "{line} missing from\n{text}");
     }
-    let doc = call(&env.app, "GET", "/api/openapi.json", Auth::None, None)
+    let doc = call_as(&env.app, "GET", "/api/openapi.json", Auth::None, None)
         .await
         .json();
     assert_eq!(doc["openapi"], "3.1.0");
@@ -1218,7 +987,7 @@ async fn health_readiness_metrics_and_openapi() {
     env.conn()
         .pragma_update(None, "user_version", api::storage::SCHEMA_VERSION + 1)
         .unwrap();
-    let p = call(&env.app, "GET", "/readyz", Auth::None, None)
+    let p = call_as(&env.app, "GET", "/readyz", Auth::None, None)
         .await
         .assert_problem(StatusCode::SERVICE_UNAVAILABLE);
     assert!(

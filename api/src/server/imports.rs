@@ -31,7 +31,7 @@ use crate::commands::import::{
     ImportActor, IncidentFormat, Input, Outcome, PremisesFormat, incidents_from_bytes,
     premises_from_bytes, training_from_bytes,
 };
-use crate::storage::StoreError;
+use crate::storage::{Store, StoreError};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -39,7 +39,7 @@ use axum::response::{IntoResponse, Response};
 use clap::ValueEnum;
 use planner::import::RowError;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Read;
 use tokio::sync::Semaphore;
@@ -364,6 +364,35 @@ fn answer(kind: &str, what: &str, outcome: Outcome, fictional: Option<bool>) -> 
     (status, axum::Json(report)).into_response()
 }
 
+/// Runs one import: at most one at a time per server, on the database's blocking pool,
+/// with its store errors answered as problem details.
+async fn one_import<F>(state: &AppState, import: F) -> Result<Outcome, AppError>
+where
+    F: FnOnce(&mut Store) -> Result<Outcome, Failure> + Send + 'static,
+{
+    let _turn = IMPORTS
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    state
+        .db
+        .run(move |store| Ok(import(store)))
+        .await?
+        .map_err(failure)
+}
+
+/// Who imports, with the audit row that commits together with the import.
+fn import_actor<P: super::policy::Policy>(
+    who: &Require<P>,
+    action: &str,
+    detail: Value,
+) -> ImportActor {
+    ImportActor {
+        name: who.user.name.clone(),
+        audit: Some(who.audit(action, "imports", detail)),
+    }
+}
+
 /// Imports incidents: a police.uk street CSV, a force CSV, GeoJSON points, or a US
 /// open-data CSV.
 #[utoipa::path(
@@ -403,33 +432,23 @@ pub async fn incidents(
     let name = filename(q.filename)?;
     let skip_invalid = q.skip_invalid.unwrap_or(false);
     let input = read_input(&state, &headers, body, name).await?;
-    let actor = ImportActor {
-        name: who.user.name.clone(),
-        audit: Some(who.audit(
-            "import.incidents",
-            "imports",
-            json!({"file": input.name, "bytes": input.bytes.len(), "format": q.format, "skip_invalid": skip_invalid}),
-        )),
-    };
+    let actor = import_actor(
+        &who,
+        "import.incidents",
+        json!({"file": input.name, "bytes": input.bytes.len(), "format": q.format, "skip_invalid": skip_invalid}),
+    );
     let tz = state.config.tz.clone();
-    let _turn = IMPORTS
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let outcome = state
-        .db
-        .run(move |store| {
-            Ok(incidents_from_bytes(
-                || Ok(store),
-                std::slice::from_ref(&input),
-                format,
-                skip_invalid,
-                &tz,
-                &actor,
-            ))
-        })
-        .await?
-        .map_err(failure)?;
+    let outcome = one_import(&state, move |store| {
+        incidents_from_bytes(
+            || Ok(store),
+            std::slice::from_ref(&input),
+            format,
+            skip_invalid,
+            &tz,
+            &actor,
+        )
+    })
+    .await?;
     Ok(answer("incidents", "incidents", outcome, None))
 }
 
@@ -472,31 +491,21 @@ pub async fn premises(
     let name = filename(q.filename)?;
     let skip_invalid = q.skip_invalid.unwrap_or(false);
     let input = read_input(&state, &headers, body, name).await?;
-    let actor = ImportActor {
-        name: who.user.name.clone(),
-        audit: Some(who.audit(
-            "import.premises",
-            "imports",
-            json!({"file": input.name, "bytes": input.bytes.len(), "format": q.format, "skip_invalid": skip_invalid}),
-        )),
-    };
-    let _turn = IMPORTS
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let outcome = state
-        .db
-        .run(move |store| {
-            Ok(premises_from_bytes(
-                || Ok(store),
-                std::slice::from_ref(&input),
-                format,
-                skip_invalid,
-                &actor,
-            ))
-        })
-        .await?
-        .map_err(failure)?;
+    let actor = import_actor(
+        &who,
+        "import.premises",
+        json!({"file": input.name, "bytes": input.bytes.len(), "format": q.format, "skip_invalid": skip_invalid}),
+    );
+    let outcome = one_import(&state, move |store| {
+        premises_from_bytes(
+            || Ok(store),
+            std::slice::from_ref(&input),
+            format,
+            skip_invalid,
+            &actor,
+        )
+    })
+    .await?;
     Ok(answer("premises", "premises", outcome, None))
 }
 
@@ -540,35 +549,18 @@ pub async fn training(
     let skip_invalid = q.skip_invalid.unwrap_or(false);
     let fictional = q.fictional.unwrap_or(false);
     let input = read_input(&state, &headers, body, name).await?;
-    let actor = ImportActor {
-        name: who.user.name.clone(),
-        audit: Some(who.audit(
-            "import.training",
-            "imports",
-            json!({"file": input.name, "bytes": input.bytes.len(), "fictional": fictional, "skip_invalid": skip_invalid}),
-        )),
-    };
+    let actor = import_actor(
+        &who,
+        "import.training",
+        json!({"file": input.name, "bytes": input.bytes.len(), "fictional": fictional, "skip_invalid": skip_invalid}),
+    );
     let today = jiff::Zoned::now()
         .with_time_zone(state.config.tz.clone())
         .date();
-    let _turn = IMPORTS
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let outcome = state
-        .db
-        .run(move |store| {
-            Ok(training_from_bytes(
-                || Ok(store),
-                &input,
-                fictional,
-                skip_invalid,
-                today,
-                &actor,
-            ))
-        })
-        .await?
-        .map_err(failure)?;
+    let outcome = one_import(&state, move |store| {
+        training_from_bytes(|| Ok(store), &input, fictional, skip_invalid, today, &actor)
+    })
+    .await?;
     Ok(answer(
         "training",
         "training records",

@@ -242,14 +242,12 @@ pub async fn one(
     _who: Require<PremisesRead>,
     AppPath(id): AppPath<String>,
 ) -> Result<Response, AppError> {
-    let (premises, history) = state
+    let key = id.clone();
+    let (found, history) = state
         .db
-        .run(|s| Ok((s.premises_with_ids()?, s.training_with_flags()?)))
+        .run(move |s| Ok((s.premises_by_key(&key)?, s.training_with_flags()?)))
         .await?;
-    let by_db_id = id.parse::<i64>().ok();
-    let found = premises
-        .iter()
-        .find(|(db_id, p)| Some(*db_id) == by_db_id || p.source_id == id)
-        .ok_or_else(|| AppError::NotFound(format!("no premises with id {id:?}")))?;
-    Ok(geojson(feature(found.0, &found.1, &history, today(&state))))
+    let (db_id, premises) =
+        found.ok_or_else(|| AppError::NotFound(format!("no premises with id {id:?}")))?;
+    Ok(geojson(feature(db_id, &premises, &history, today(&state))))
 }

@@ -14,7 +14,7 @@ mod users;
 use jiff::Timestamp;
 use planner::import::RowError;
 use planner::time::YearMonth;
-use planner::{Category, Incident, OccurredAt, Premises, PremisesKind, TrainingRecord};
+use planner::{Category, Incident, OccurredAt, Premises, TrainingRecord};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::Path;
@@ -457,31 +457,11 @@ impl Store {
 
     /// Every stored premises with its database id (stable across re-imports), by name.
     pub fn premises_with_ids(&self) -> Result<Vec<(i64, Premises)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT source_id, name, address, postcode, kind, lon, lat, licence_ref, closing,
-                    safe_space, district, id
-             FROM premises ORDER BY name, source_id",
-        )?;
-        let rows = stmt.query_map([], |row| {
-            let kind: String = row.get(4)?;
-            let closing: String = row.get(8)?;
-            Ok((
-                row.get(11)?,
-                Premises {
-                    source_id: row.get(0)?,
-                    name: row.get(1)?,
-                    address: row.get(2)?,
-                    postcode: row.get(3)?,
-                    kind: PremisesKind::parse(&kind).unwrap_or(PremisesKind::Other),
-                    lon: row.get(5)?,
-                    lat: row.get(6)?,
-                    licence_ref: row.get(7)?,
-                    closing: serde_json::from_str(&closing).unwrap_or_default(),
-                    safe_space: row.get(9)?,
-                    district: row.get(10)?,
-                },
-            ))
-        })?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM premises ORDER BY name, source_id",
+            premises_edit::PREMISES_COLUMNS
+        ))?;
+        let rows = stmt.query_map([], premises_edit::premises_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -749,7 +729,7 @@ mod tests {
             name: "The Bell".into(),
             address: None,
             postcode: None,
-            kind: PremisesKind::Pub,
+            kind: planner::PremisesKind::Pub,
             lon: -0.41,
             lat: 51.88,
             licence_ref: None,

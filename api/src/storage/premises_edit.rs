@@ -171,9 +171,11 @@ fn insert_history(
     Ok(())
 }
 
-const PREMISES_COLUMNS: &str = "source_id, name, address, postcode, kind, lon, lat, licence_ref, closing, safe_space, district, id";
+/// The columns [`premises_from_row`] reads, in its order.
+pub(super) const PREMISES_COLUMNS: &str = "source_id, name, address, postcode, kind, lon, lat, licence_ref, closing, safe_space, district, id";
 
-fn premises_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Premises)> {
+/// A premises row (selected with [`PREMISES_COLUMNS`]) with its database id.
+pub(super) fn premises_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Premises)> {
     let kind: String = row.get(4)?;
     let closing: String = row.get(8)?;
     Ok((

@@ -1,7 +1,6 @@
 //! The HTTP test harness shared by the API test files: a fresh SQLite file per test with a
 //! user of every role (the officer's unit is `LN-FF1`) and seeded incidents, premises and
-//! training records; requests through `server::app` with `oneshot`. (`http.rs` keeps its
-//! own copy.)
+//! training records; requests through `server::app` with `oneshot`.
 
 #![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it; a panic is the report
 
@@ -118,6 +117,11 @@ pub fn incidents_csv(prefix: &str, n: usize) -> String {
 }
 
 pub fn env() -> Env {
+    env_with(ServerConfig::default())
+}
+
+/// [`env`] with other server settings (login limits, Secure cookies, ...).
+pub fn env_with(server: ServerConfig) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::load(
         None,
@@ -128,7 +132,7 @@ pub fn env() -> Env {
         },
     )
     .unwrap();
-    let state = AppState::new(config.clone(), ServerConfig::default()).unwrap();
+    let state = AppState::new(config.clone(), server).unwrap();
     let app = server::app(state.clone());
     let env = Env {
         dir,
@@ -145,6 +149,14 @@ pub fn env() -> Env {
         &env.config,
         &[repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson")],
         PremisesFormat::Auto,
+        false,
+    )
+    .map_err(|e| format!("{e:?}"))
+    .unwrap();
+    api::commands::import::training_cmd(
+        &env.config,
+        &repo("data/demo/training_fictional.csv"),
+        true,
         false,
     )
     .map_err(|e| format!("{e:?}"))
@@ -204,18 +216,30 @@ impl Answer {
     }
 }
 
-/// Sends a request with an optional bearer token and JSON body (sent as given, so that
-/// malformed bodies can be tested).
-pub async fn call(
+/// How a request proves who it is.
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    Cookie(&'a str),
+}
+
+/// Sends a request with its credentials and a JSON body (sent as given, so that malformed
+/// bodies can be tested).
+pub async fn call_as(
     app: &Router,
     method: &str,
     uri: &str,
-    token: Option<&str>,
+    auth: Auth<'_>,
     body: Option<&str>,
 ) -> Answer {
     let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    match auth {
+        Auth::None => {}
+        Auth::Bearer(t) => req = req.header(header::AUTHORIZATION, format!("Bearer {t}")),
+        Auth::Cookie(t) => {
+            req = req.header(header::COOKIE, format!("theme=dark; firefly_session={t}"))
+        }
     }
     let body = match body {
         Some(b) => {
@@ -224,7 +248,12 @@ pub async fn call(
         }
         None => Body::empty(),
     };
-    let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    send(app, req.body(body).unwrap()).await
+}
+
+/// Sends a request as it is.
+pub async fn send(app: &Router, req: Request<Body>) -> Answer {
+    let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
     let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
@@ -233,6 +262,18 @@ pub async fn call(
         headers,
         body,
     }
+}
+
+/// [`call_as`] with an optional bearer token.
+pub async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Answer {
+    let auth = token.map_or(Auth::None, Auth::Bearer);
+    call_as(app, method, uri, auth, body).await
 }
 
 pub async fn get(app: &Router, uri: &str, token: &str) -> Answer {
