@@ -55,6 +55,33 @@ fn police_uk_month_imports_once() {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("0 new"), "{}", text(&out.stdout));
     assert_eq!(count(&db, "incidents"), first);
+
+    // Month-only incidents have no hour: the hotspot answer carries the labelled prior,
+    // Houston's counts smoothed with half an incident per hour.
+    let out = firefly(
+        &db,
+        &[
+            "hotspots",
+            "--method",
+            "count",
+            "--window",
+            "all",
+            "--bbox",
+            "-0.6,51.85,-0.3,52.0",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let fc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let profile = &fc["firefly"]["hour_profile"];
+    assert_eq!(profile["source"], "prior");
+    assert_eq!(profile["n_timed"], 0);
+    assert!(profile["label"].as_str().unwrap().contains("Houston"));
+    let counts = planner::hotspots::prior::HOUSTON_NTE_COUNTS;
+    let total = counts.iter().map(|&c| f64::from(c)).sum::<f64>() + 0.5 * 168.0;
+    for (hour, share) in profile["shares"].as_array().unwrap().iter().enumerate() {
+        let want = (f64::from(counts[hour]) + 0.5) / total;
+        assert!((share.as_f64().unwrap() - want).abs() < 1e-6, "hour {hour}");
+    }
 }
 
 /// Writes a police.uk file of `rows` valid rows with an invalid latitude at `bad_line`.
@@ -404,6 +431,21 @@ fn hotspots_count_geojson_follows_the_contract() {
     // d is on a Monday noon (outside weekend nights), e is a burglary (not NTE).
     assert_eq!(meta["n_incidents"], 3);
     assert_eq!(meta["n_untimed"], 0);
+    // a, b, c weigh the same (one category, no decay): a third each in their local hours
+    // of the week (GMT in early March): Friday 23:00 (4 x 24 + 23), Saturday 00:00 and 22:00.
+    let profile = &meta["hour_profile"];
+    assert_eq!(profile["source"], "incidents");
+    assert_eq!(profile["n_timed"], 3);
+    let shares: Vec<f64> = serde_json::from_value(profile["shares"].clone()).unwrap();
+    assert_eq!(shares.len(), 168);
+    for (hour, share) in shares.iter().enumerate() {
+        let want = if [119, 120, 142].contains(&hour) {
+            1.0 / 3.0
+        } else {
+            0.0
+        };
+        assert!((share - want).abs() < 1e-6, "hour {hour}: {share}");
+    }
     let features = fc["features"].as_array().unwrap();
     assert_eq!(features.len(), 2, "zero-score cells are left out");
     let top = &features[0]["properties"];

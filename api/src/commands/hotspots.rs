@@ -321,8 +321,33 @@ pub fn geojson(
             "n_incidents": scored.n_incidents,
             "n_untimed": scored.n_untimed,
             "n_outside": scored.n_outside,
+            "hour_profile": hour_profile(prepared, params),
             "generated_at": jiff::Timestamp::now().to_string(),
         }
+    })
+}
+
+/// The hour-of-week shares of the selection's timed incidents (harm x recency weighted),
+/// or the labelled night-time prior when none has a time of day: what the map's hour
+/// slider multiplies month-only scores by, so a quiet hour is not drawn like the peak.
+fn hour_profile(prepared: &Prepared, params: &ScoringParams) -> Value {
+    use planner::hotspots::{prior, profile, weights};
+    let weighed = weights::weigh(&prepared.grid, &prepared.points, params);
+    let profiles = profile::hour_profiles(&weighed.points, &params.tz, &prior::nte_prior())
+        .expect("the built-in prior is a valid profile");
+    let (area, n_timed) = (profiles.area(), profiles.n_timed);
+    let (source, label) = match area.source {
+        profile::ProfileSource::Observed { incidents } => (
+            "incidents",
+            format!("observed from {incidents} timed incidents"),
+        ),
+        profile::ProfileSource::Prior => ("prior", prior::NTE_PRIOR_LABEL.to_string()),
+    };
+    json!({
+        "source": source,
+        "label": label,
+        "n_timed": n_timed,
+        "shares": area.shares.iter().map(|s| round(*s, 7)).collect::<Vec<f64>>(),
     })
 }
 
