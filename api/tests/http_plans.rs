@@ -916,6 +916,20 @@ fn matrix(at: &str) -> Vec<Row> {
         ),
         (
             "GET",
+            "/api/v1/plans",
+            "/api/v1/plans".into(),
+            None,
+            [401, 200, 200, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/plans",
+            "/api/v1/plans?status=draft".into(),
+            None,
+            [401, 200, 403, 403, 200],
+        ),
+        (
+            "GET",
             "/api/v1/plans/{id}",
             "/api/v1/plans/1".into(),
             None,
@@ -1050,7 +1064,81 @@ async fn plans_role_matrix_every_route_by_every_role_and_no_session() {
             assert!(item[method]["responses"]["401"].is_object(), "{route}");
         }
     }
-    assert_eq!(plan_routes, 9);
+    assert_eq!(plan_routes, 10);
+}
+
+#[tokio::test]
+async fn the_plan_list_shows_drafts_to_planners_and_published_plans_to_officers() {
+    let env = env();
+    let planner = login(&env.app, "planner").await;
+    let officer = login(&env.app, "officer").await;
+    let first = create(&env, &planner, &plan_body()).await;
+    let mut later = plan_body();
+    later["night"] = json!("2024-03-30");
+    let second = create(&env, &planner, &later).await;
+    publish(&env, &planner, first).await;
+
+    let all = get(&env.app, "/api/v1/plans", &planner).await.json();
+    let plans = all["plans"].as_array().unwrap();
+    let ids: Vec<i64> = plans.iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [second, first], "latest night first");
+    let doc = get(&env.app, &format!("/api/v1/plans/{first}"), &planner)
+        .await
+        .json();
+    let listed = &plans[1];
+    assert_eq!(listed["status"], "published");
+    assert_eq!(listed["night"], doc["stored"]["night"]);
+    assert_eq!(listed["gap"], doc["gap"]);
+    assert_eq!(
+        listed["units"],
+        json!(doc["units"].as_array().unwrap().len())
+    );
+    assert_eq!(
+        listed["zones"],
+        json!(doc["zones"].as_array().unwrap().len())
+    );
+    assert_eq!(listed["created_by"], "planner");
+    assert_eq!(plans[0]["status"], "draft");
+
+    // Filters: by status and by night.
+    let drafts = get(&env.app, "/api/v1/plans?status=draft", &planner)
+        .await
+        .json();
+    assert_eq!(drafts["plans"].as_array().unwrap().len(), 1);
+    let by_night = get(
+        &env.app,
+        "/api/v1/plans?from=2024-03-30&to=2024-03-30",
+        &planner,
+    )
+    .await
+    .json();
+    assert_eq!(by_night["plans"][0]["id"], second);
+    assert_eq!(by_night["plans"].as_array().unwrap().len(), 1);
+
+    // Officers see the published plan only, whatever they ask for.
+    let seen = get(&env.app, "/api/v1/plans", &officer).await.json();
+    let ids: Vec<i64> = seen["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [first]);
+    for bad in ["status=archived", "from=2024-13-01", "colour=red"] {
+        let a = get(&env.app, &format!("/api/v1/plans?{bad}"), &planner).await;
+        assert!(a.status.is_client_error(), "{bad}: {}", a.status);
+        a.assert_problem(a.status);
+    }
+    // Listing is audited.
+    let listed: i64 = env
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE action = 'plans.list'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(listed >= 4, "{listed}");
 }
 
 /// The routes this file's matrix covers (`http.rs` leaves them to it).

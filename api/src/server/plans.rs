@@ -534,6 +534,110 @@ fn parse_instant(name: &str, text: &str) -> Result<Timestamp, AppError> {
 // ---------------------------------------------------------------------------------------
 // Plans.
 
+/// `GET /api/v1/plans` query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PlanListQuery {
+    /// `draft` or `published`; officers see published plans only.
+    pub status: Option<String>,
+    /// First night, `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// Last night, `YYYY-MM-DD`.
+    pub to: Option<String>,
+}
+
+/// A plan in the list: its stored facts and its size.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PlanSummary {
+    #[serde(flatten)]
+    pub info: PlanInfo,
+    /// Units in the current version.
+    pub units: i64,
+    /// Patrol zones in the current version.
+    pub zones: i64,
+}
+
+/// `GET /api/v1/plans` body.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PlanList {
+    /// Latest night first.
+    pub plans: Vec<PlanSummary>,
+}
+
+/// The stored plans, latest night first: planners and admins see drafts too, officers the
+/// published plans only. Audited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plans",
+    tag = "plans",
+    params(PlanListQuery),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The plans", body = PlanList),
+        (status = 401, description = "No valid session", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A liaison, or an officer asking for drafts", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown status or a malformed date", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    who: Require<PlansRead>,
+    AppQuery(q): AppQuery<PlanListQuery>,
+) -> Result<AppJson<PlanList>, AppError> {
+    let mut status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<PlanStatus>().map_err(|_| {
+                AppError::Unprocessable(format!("status {s:?} is not draft or published"))
+            })
+        })
+        .transpose()?;
+    if !PlansWrite::allows(who.user.role) {
+        if status == Some(PlanStatus::Draft) {
+            return Err(AppError::Forbidden(format!(
+                "the {} role sees published plans only",
+                who.user.role
+            )));
+        }
+        status = Some(PlanStatus::Published);
+    }
+    let date = |field: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|t| {
+                t.parse::<jiff::civil::Date>()
+                    .map(|d| d.to_string())
+                    .map_err(|_| {
+                        AppError::Unprocessable(format!("{field} {t:?} is not YYYY-MM-DD"))
+                    })
+            })
+            .transpose()
+    };
+    let (from, to) = (date("from", &q.from)?, date("to", &q.to)?);
+    let entry = who.audit(
+        "plans.list",
+        "plans",
+        json!({"status": status.map(PlanStatus::as_str), "from": from, "to": to}),
+    );
+    let rows = state
+        .db
+        .run(move |s| {
+            let rows = s.list_plans(status, from.as_deref(), to.as_deref())?;
+            s.append_audit(&entry)?;
+            Ok(rows)
+        })
+        .await?;
+    let plans = rows
+        .iter()
+        .map(|(meta, units, zones)| PlanSummary {
+            info: PlanInfo::from(meta),
+            units: *units,
+            zones: *zones,
+        })
+        .collect();
+    Ok(AppJson(PlanList { plans }))
+}
+
 /// Builds the zones and optimises the night exactly like `firefly plan`, and stores the
 /// plan as a draft. Audited.
 #[utoipa::path(

@@ -11,7 +11,7 @@
 //! | [`PremisesRead`] | yes | yes | yes | yes | `/api/v1/premises`, `/api/v1/premises/{id}` (planners place zones and brief officers on venues) |
 //! | [`AuditLog`] | | | | yes | `/api/v1/audit` |
 //! | [`PlansWrite`] | yes | | | yes | `POST /api/v1/plans`, `.../{id}/publish`, `.../{id}/replan` |
-//! | [`PlansRead`] | yes | yes | | yes | `GET /api/v1/plans/{id}`, `.../rota.csv`, `.../units/{callsign}/calendar.ics` (officers: published plans only, and only their own unit's calendar: `plans::may_read`) |
+//! | [`PlansRead`] | yes | yes | | yes | `GET /api/v1/plans`, `GET /api/v1/plans/{id}`, `.../rota.csv`, `.../units/{callsign}/calendar.ics` (officers: published plans only, and only their own unit's calendar: `plans::may_read`) |
 //! | [`PlanDosage`] | yes | | | yes | `GET /api/v1/plans/{id}/dosage` (officers' check-ins) |
 //! | [`OwnItinerary`] | | yes | | | `GET /api/v1/me/assignments` (the officer's unit: `plans::OfficerUnit`) |
 //! | [`CheckIns`] | | yes | | | `POST /api/v1/checkins` |

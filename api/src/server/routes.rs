@@ -150,7 +150,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(analysis::hotspots))
         .routes(routes!(analysis::zones))
         .routes(routes!(audit::list))
-        .routes(routes!(plans::create))
+        .routes(routes!(plans::create, plans::list))
         .routes(routes!(plans::one))
         .routes(routes!(plans::publish))
         .routes(routes!(plans::replan))

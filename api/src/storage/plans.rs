@@ -246,6 +246,29 @@ impl Store {
             .optional()?)
     }
 
+    /// Plans with their unit and zone counts, latest night first (then newest first),
+    /// optionally only those with `status` and nights within `from..=to` (`YYYY-MM-DD`).
+    pub fn list_plans(
+        &self,
+        status: Option<PlanStatus>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<(PlanMeta, i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {META_COLUMNS},
+                    coalesce(json_array_length(document, '$.units'), 0),
+                    coalesce(json_array_length(document, '$.zones'), 0)
+             FROM plans
+             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR night >= ?2)
+               AND (?3 IS NULL OR night <= ?3)
+             ORDER BY night DESC, id DESC"
+        ))?;
+        let rows = stmt.query_map(params![status.map(PlanStatus::as_str), from, to], |row| {
+            Ok((meta_from_row(row)?, row.get(15)?, row.get(16)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The earlier versions of a plan, oldest first: (version, replaced_by, replaced_at,
     /// document text).
     pub fn plan_versions(&self, id: i64) -> Result<Vec<(i64, String, String, String)>> {
