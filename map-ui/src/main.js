@@ -144,6 +144,7 @@ async function start() {
   } catch {
     $('#login').hidden = false;
     $('#workspace').hidden = true;
+    $('.skip').hidden = true; // its target, the panel, is not on the login page
     $('#username').focus();
     document.body.dataset.view = 'login';
     return;
@@ -151,6 +152,7 @@ async function start() {
   const role = state.me.role;
   $('#login').hidden = true;
   $('#workspace').hidden = false;
+  $('.skip').hidden = false;
   $('#logout').hidden = false;
   $('#who').textContent = `${state.me.username} · ${role}${state.me.unit ? ` · ${state.me.unit}` : ''}`;
   const view = role === 'admin' ? 'planner' : role;
@@ -188,7 +190,8 @@ async function createMap() {
   window.__firefly.map = map;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: ATTRIBUTION }), 'bottom-right');
-  map.addControl(new maplibregl.ScaleControl(), 'bottom-left');
+  // Top left: at phone width the attribution fills the bottom edge and would cover it.
+  map.addControl(new maplibregl.ScaleControl(), 'top-left');
   map.touchZoomRotate.disableRotation();
   await new Promise((resolve) => map.once('load', resolve));
   mark('map-load');
@@ -364,7 +367,7 @@ function showVenuePopup(p, coords) {
   const body = h(
     'div',
     { class: 'venue-popup' },
-    h('h3', { text: p.name }),
+    h('h2', { text: p.name }), // the map comes before the panel, so its headings follow the page's h1
     h(
       'dl',
       {},
@@ -916,7 +919,7 @@ function impactView(imp) {
       h(
         'table',
         {},
-        h('thead', {}, h('tr', {}, ['', 'Venues', 'Before', 'After'].map((t) => h('th', { scope: 'col', text: t })))),
+        h('thead', {}, h('tr', {}, ['Group', 'Venues', 'Before', 'After'].map((t) => h('th', { scope: 'col', text: t })))),
         h(
           'tbody',
           {},

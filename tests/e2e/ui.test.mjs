@@ -5,93 +5,22 @@
 // is aborted. Screenshots go to tests/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  URL_BASE, ARTIFACTS, DESKTOP, PHONE, PASSWORD,
+  launch, close, newPage, login, layer, rendered, idle, shot, buildPlan, openVenueByName,
+} from './helpers.mjs';
 
-const URL_BASE = process.env.FIREFLY_URL;
-const PASSWORD = process.env.FIREFLY_PASSWORD;
-const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const timings = {};
 
-let browser;
-
-before(async () => {
-  assert.ok(URL_BASE && PASSWORD, 'FIREFLY_URL and FIREFLY_PASSWORD are set by scripts/e2e.sh');
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--enable-unsafe-swiftshader',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-});
+before(launch);
 
 after(async () => {
-  await browser?.close();
+  await close();
   writeFileSync(join(ARTIFACTS, 'timings.json'), JSON.stringify(timings, null, 2) + '\n');
   console.log('timings (ms):', JSON.stringify(timings));
 });
-
-const isLoopback = (u) => {
-  const { hostname, protocol } = new URL(u);
-  if (protocol === 'data:' || protocol === 'blob:') return true;
-  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
-};
-
-async function newPage(viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, acceptDownloads: true });
-  const blocked = [];
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (isLoopback(u)) return route.continue();
-    blocked.push(u);
-    return route.abort();
-  });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, blocked, errors };
-}
-
-/** Logs in through the form and waits for the map's `load` and the view to be ready. */
-async function login(page, user) {
-  await page.goto(URL_BASE + '/');
-  await page.waitForSelector('#login-form', { state: 'visible' });
-  await page.fill('#username', user);
-  await page.fill('#password', PASSWORD);
-  await page.click('#login-form button[type=submit]');
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
-  assert.equal(await page.getAttribute('body', 'data-map-loaded'), 'true', 'the map fired load');
-}
-
-const layer = (page, id) => page.evaluate((id) => Boolean(window.__firefly.map.getLayer(id)), id);
-const rendered = (page, id) =>
-  page.evaluate((id) => window.__firefly.map.queryRenderedFeatures({ layers: [id] }).length, id);
-async function idle(page) {
-  await page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const m = window.__firefly.map;
-        if (m.loaded() && !m.isMoving()) {
-          m.once('idle', resolve);
-          m.triggerRepaint();
-        } else m.once('idle', resolve);
-      }),
-  );
-}
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 
 let planId;
 
@@ -186,14 +115,10 @@ test('planner: build, publish, re-plan, export a plan; phone screenshot', async 
   const { context, page, errors } = await newPage(DESKTOP);
   await login(page, 'e2e-planner');
   // Two units dropped from the roster, one shift changed.
-  await page.uncheck('input.use-unit[data-callsign="LN-FF3"]');
-  await page.uncheck('input.use-unit[data-callsign="BD-FF1"]').catch(() => {});
-  await page.click('#build-plan');
-  await page.waitForSelector('#plan-summary', { timeout: 60000 });
+  planId = await buildPlan(page, { drop: ['LN-FF3', 'BD-FF1'] });
   const summary = await page.textContent('#plan-summary');
   assert.match(summary, /draft/);
   assert.match(summary, /optimality gap \d+\.\d+%/);
-  planId = Number(summary.match(/Plan (\d+)/)[1]);
   const rotaRows = await page.$$eval('#rota-table tbody tr', (rs) => rs.map((r) => r.textContent));
   assert.ok(rotaRows.length > 0, 'the rota table has rows');
   assert.ok(!rotaRows.some((r) => r.includes('LN-FF3')), 'an unchosen unit is not in the rota');
@@ -286,21 +211,6 @@ test('officer at phone size: now and next of my own unit only, venue facts, chec
   assert.deepEqual(errors, []);
   await context.close();
 });
-
-/** Finds the venue's feature, centres the map on it and clicks it where it is drawn. */
-async function openVenueByName(page, name) {
-  const pt = await page.evaluate(async (name) => {
-    const m = window.__firefly.map;
-    const f = window.__firefly.state.venues.features.find((x) => x.properties.name === name);
-    m.jumpTo({ center: f.geometry.coordinates, zoom: 16 });
-    await new Promise((r) => m.once('idle', r));
-    const p = m.project(f.geometry.coordinates);
-    const r = m.getCanvas().getBoundingClientRect();
-    return { x: r.left + p.x, y: r.top + p.y };
-  }, name);
-  await page.mouse.click(pt.x, pt.y);
-  await page.waitForSelector('.maplibregl-popup-content', { timeout: 5000 });
-}
 
 test('liaison: venues by training status, popup, record training, see it after reload', async () => {
   const { context, page, blocked, errors } = await newPage(DESKTOP);
