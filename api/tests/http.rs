@@ -285,6 +285,8 @@ async fn expired_sessions_and_bad_tokens_are_refused() {
             [password::token_sha256(&token)],
         )
         .unwrap();
+    // Changed behind the server's back: it trusts what it read for at most this long.
+    tokio::time::sleep(server::sessions::MAX_AGE).await;
     let p = get(&env.app, "/api/v1/me", &token)
         .await
         .assert_problem(StatusCode::UNAUTHORIZED);
@@ -310,6 +312,7 @@ async fn expired_sessions_and_bad_tokens_are_refused() {
     env.conn()
         .execute("UPDATE users SET disabled = 1 WHERE name = 'planner'", [])
         .unwrap();
+    tokio::time::sleep(server::sessions::MAX_AGE).await;
     get(&env.app, "/api/v1/me", &planner)
         .await
         .assert_problem(StatusCode::UNAUTHORIZED);
@@ -713,8 +716,10 @@ async fn hotspots_have_the_contract_properties_and_are_cached_until_an_import() 
     let again = get(&env.app, "/api/v1/hotspots?window=all&cell=100.0", &token).await;
     assert_eq!(again.headers["x-firefly-cache"], "hit");
     assert_eq!(again.body, a.body);
-    // An import (here by the CLI's code, as another process would) invalidates it.
+    // An import (here by the CLI's code, as another process would) invalidates it, within
+    // the time the server trusts the data version it last read.
     env.import_incidents("more.csv", &incidents_csv("more-", 30));
+    tokio::time::sleep(server::versions::MAX_AGE).await;
     let after = get(&env.app, uri, &token).await;
     assert_eq!(after.headers["x-firefly-cache"], "miss");
     assert_eq!(after.json()["firefly"]["n_incidents"], 109 + 27 + 1);

@@ -259,7 +259,7 @@ where
         + Send
         + 'static,
 {
-    let version = state.db.run(|s| s.data_version()).await?;
+    let version = state.versions.get(&state.db).await?.data;
     let gz_key = format!("{key}|gzip");
     if gzip_ok && let Some(body) = state.cache.get(&gz_key, version) {
         state.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);

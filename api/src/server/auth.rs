@@ -5,7 +5,7 @@
 //! in an `HttpOnly; SameSite=Strict` cookie (for the browser, out of reach of scripts and
 //! never sent by other sites). Only the token's SHA-256 is stored. Sessions expire after
 //! the configured lifetime and end at logout (revoked in the database, so a copied token
-//! stops working too).
+//! stops working too). Sessions found are remembered briefly ([`super::sessions`]).
 //!
 //! [`Authenticated`] finds the session of a request (bearer header first, else the cookie);
 //! [`Require`] adds the role check of a [`Policy`]. Handlers take one of them as an
@@ -128,8 +128,16 @@ impl FromRequestParts<AppState> for Authenticated {
             return Err(expired());
         }
         let hash = password::token_sha256(&token);
-        let found = state.db.run(move |s| s.session(&hash)).await?;
-        let session = found.ok_or_else(expired)?;
+        let session = match state.sessions.get(&hash) {
+            Some(session) => session,
+            None => {
+                let key = hash.clone();
+                let found = state.db.run(move |s| s.session(&key)).await?;
+                let session = found.ok_or_else(expired)?;
+                state.sessions.put(hash, session.clone());
+                session
+            }
+        };
         let ClientAddr(addr) = ClientAddr::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientAddr(None));
@@ -349,6 +357,7 @@ pub async fn logout(
     );
     let id = who.session_id;
     state.db.run(move |s| s.revoke_session(id, &entry)).await?;
+    state.sessions.remove(id);
     Ok((
         StatusCode::NO_CONTENT,
         [(header::SET_COOKIE, cookie(&state, "", 0))],

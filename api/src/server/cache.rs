@@ -1,8 +1,8 @@
 //! Hotspot and zone results, cached per (parameters, data version). The data version is the
-//! id of the latest import (`Store::data_version`), read on every request: an import, by
-//! this server or by the CLI in another process, bumps it (and so does a premises created
-//! or edited through the API: zones are named after venues), and the next request finds
-//! the cache stale and empties it. A result computed from an older version than the cache
+//! id of the latest import (`Store::data_version`, read through [`super::versions`]): an
+//! import, by this server or by the CLI in another process, bumps it (and so does a
+//! premises created or edited through the API: zones are named after venues), and the next
+//! request finds the cache stale and empties it. A result computed from an older version than the cache
 //! holds is never stored.
 //!
 //! Bodies are kept serialised, so a hit costs a lookup and a copy of a reference. The cache

@@ -11,6 +11,7 @@
 //! | `ratelimit` | the in-memory login rate limiter |
 //! | `metrics` | request counts and durations, Prometheus text at `/metrics` |
 //! | `cache` | hotspot and zone results per (parameters, data version) |
+//! | `versions`, `sessions` | the data versions and the sessions read recently, so a cache hit needs no database round trip |
 //! | `incidents`, `premises`, `analysis`, `audit` | the data endpoints |
 //! | `plans` | plans (create, read, publish, re-plan, rota CSV, calendars, dosage), the officer's itinerary and check-ins |
 //! | `imports` | `POST /api/v1/imports/...`: the CLI's import functions over HTTP |
@@ -32,9 +33,11 @@ pub mod premises;
 pub mod premises_edit;
 pub mod ratelimit;
 pub mod routes;
+pub mod sessions;
 pub mod state;
 pub mod training;
 pub mod ui;
+pub mod versions;
 
 pub use error::AppError;
 pub use routes::app;

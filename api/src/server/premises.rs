@@ -122,7 +122,7 @@ pub async fn list(
     // The list changes with imports and edits (the data version), new training records,
     // and the date (statuses fall due): all three are in the cache's key or version.
     let today = today(&state);
-    let version = state.db.run(|s| s.premises_version()).await?;
+    let version = state.versions.get(&state.db).await?.premises;
     let gzip_ok = analysis_http::accepts_gzip(&headers);
     let key = format!("premises|{bbox:?}|{wanted:?}|{today}|gzip={gzip_ok}");
     if let Some(body) = state.premises_cache.get(&key, version) {

@@ -3,7 +3,7 @@
 
 use super::error::{AppError, AppJson, problem_details};
 use super::state::AppState;
-use super::{analysis, audit, auth, incidents, metrics, plans, premises};
+use super::{analysis, audit, auth, incidents, metrics, plans, premises, versions};
 use super::{imports, premises_edit, training};
 use crate::storage::SCHEMA_VERSION;
 use axum::Router;
@@ -195,6 +195,10 @@ pub fn app(state: AppState) -> Router {
                     metrics::track,
                 ))
                 .layer(middleware::from_fn(problem_details))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    versions::forget_after_writes,
+                ))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
                     timeout,

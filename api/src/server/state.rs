@@ -12,6 +12,8 @@ use super::cache::ResultCache;
 use super::error::AppError;
 use super::metrics::Metrics;
 use super::ratelimit::LoginLimiter;
+use super::sessions::SessionCache;
+use super::versions::DataVersions;
 use crate::config::{Config, ServerConfig};
 use crate::storage::{Store, StoreError};
 use std::ops::Deref;
@@ -83,6 +85,10 @@ pub struct Inner {
     pub cache: ResultCache,
     /// Premises GeoJSON, keyed by filters and day, versioned by imports and training records.
     pub premises_cache: ResultCache,
+    /// The data versions, read from the database at most once a second.
+    pub versions: DataVersions,
+    /// Sessions read recently.
+    pub sessions: SessionCache,
     pub limiter: LoginLimiter,
     pub metrics: Metrics,
     /// Bounds the scoring runs at once to the cores there are.
@@ -104,6 +110,8 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(AppState(Arc::new(Inner {
             limiter: LoginLimiter::new(server.login_limits),
+            versions: DataVersions::default(),
+            sessions: SessionCache::default(),
             config,
             server,
             db,
