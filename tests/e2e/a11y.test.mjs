@@ -39,7 +39,7 @@ test('a11y: login page', async () => {
   await context.close();
 });
 
-test('a11y: planner view (desktop), with a published plan', async () => {
+test('a11y: planner view (desktop), with a published plan, and its printable briefing', async () => {
   const { context, page } = await newPage(DESKTOP);
   await login(page, 'e2e-planner');
   await page.waitForSelector('#plan-section');
@@ -48,6 +48,9 @@ test('a11y: planner view (desktop), with a published plan', async () => {
   await page.waitForFunction(() => /published/.test(document.querySelector('#plan-summary').textContent));
   await idle(page);
   await scan(page, 'planner-desktop');
+  const [briefing] = await Promise.all([context.waitForEvent('page'), page.click('#briefing')]);
+  await briefing.waitForLoadState();
+  await scan(briefing, 'briefing');
   await context.close();
 });
 

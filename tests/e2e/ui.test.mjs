@@ -139,7 +139,8 @@ test('planner: build, publish, re-plan, export a plan; phone screenshot', async 
   const [briefing] = await Promise.all([context.waitForEvent('page'), page.click('#briefing')]);
   await briefing.waitForLoadState();
   assert.match(await briefing.textContent('h1'), /Patrol briefing/);
-  await briefing.screenshot({ path: join(ARTIFACTS, 'planner-briefing.png') });
+  await briefing.screenshot({ path: join(ARTIFACTS, 'planner-briefing.png'), fullPage: true });
+  await checkBriefing(briefing, await (await page.request.get(`${URL_BASE}/api/v1/plans/${planId}`)).json());
   await briefing.close();
   await shot(page, 'planner-plan-desktop');
 
@@ -156,6 +157,62 @@ test('planner: build, publish, re-plan, export a plan; phone screenshot', async 
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+/**
+ * The printable briefing, as printed: one section per unit of the plan with its callsign, a
+ * map of its zones that really drew (the image decoded, and blue zone pixels on it), and its
+ * itinerary rows; no controls; a page break before each unit (the first page lists them). Saves
+ * tests/artifacts/briefing.pdf (A4).
+ */
+async function checkBriefing(briefing, plan) {
+  await briefing.emulateMedia({ media: 'print' });
+  assert.equal(await briefing.isVisible('.controls'), false, 'no controls on paper');
+  const sections = await briefing.$$eval('section.unit', (secs) =>
+    Promise.all(
+      secs.map(async (sec) => {
+        const img = sec.querySelector('img.zone-map');
+        await img.decode();
+        const c = document.createElement('canvas');
+        [c.width, c.height] = [img.naturalWidth, img.naturalHeight];
+        const g = c.getContext('2d');
+        g.drawImage(img, 0, 0);
+        const px = g.getImageData(0, 0, c.width, c.height).data;
+        let blue = 0;
+        for (let i = 0; i < px.length; i += 4) if (px[i + 2] > 150 && px[i] < 150) blue++;
+        return {
+          callsign: sec.dataset.callsign,
+          heading: sec.querySelector('h2').textContent,
+          width: img.naturalWidth,
+          blue,
+          alt: img.alt,
+          rows: [...sec.querySelectorAll('table.legs tbody tr')].map((r) => [...r.cells].map((td) => td.textContent)),
+          breakBefore: getComputedStyle(sec).breakBefore,
+        };
+      }),
+    ),
+  );
+  assert.deepEqual(sections.map((s) => s.callsign), plan.callsigns, 'one section per unit, in plan order');
+  plan.callsigns.forEach((cs, u) => {
+    const sec = sections[u];
+    assert.match(sec.heading, new RegExp(cs));
+    assert.ok(sec.width > 0, `${cs}: the map image decoded`);
+    // The unit's own zones and first leg, read from the plan JSON, not from the UI.
+    const a = plan.assignments[u];
+    const zones = [...new Set(a.filter((x) => x.zone).map((x) => x.zone))];
+    if (zones.length) assert.ok(sec.blue > 500, `${cs}: its zones are drawn on the map (${sec.blue} blue pixels)`);
+    for (const z of zones) {
+      assert.match(sec.alt, new RegExp(z), `${cs}: zone ${z} named on the map`);
+      assert.ok(sec.rows.some((r) => r[2].includes(`Patrol ${z}`)), `${cs}: a row patrols ${z}`);
+    }
+    const first = a.findIndex((x) => !x.off);
+    assert.ok(sec.rows.length > 0, `${cs}: itinerary rows`);
+    assert.equal(sec.rows[0][0], plan.slots[first].start_local.slice(11, 16), `${cs}: the first row starts with the unit's first slot`);
+    assert.equal(sec.breakBefore, 'page', `${cs}: a page of its own`);
+  });
+  const pdf = await briefing.pdf({ path: join(ARTIFACTS, 'briefing.pdf'), format: 'A4', printBackground: true });
+  const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page\b/g) || []).length;
+  assert.ok(pages >= plan.callsigns.length + 1, `${pages} PDF pages: a cover and one per unit (${plan.callsigns.length})`);
+}
 
 test('officer at phone size: now and next of my own unit only, venue facts, check-in', async () => {
   assert.ok(planId, 'the planner test published a plan');
