@@ -12,6 +12,8 @@
 //! | session lifetime, hours | `--session-hours` | `FIREFLY_SESSION_HOURS` | `server.session_hours` | `12` |
 //! | `Secure` session cookie | `--secure-cookie` | `FIREFLY_SECURE_COOKIE` | `server.secure_cookie` | on unless the address is loopback |
 //! | largest import body, MiB (`POST /api/v1/imports/...`) | `--import-limit-mib` | `FIREFLY_IMPORT_LIMIT_MIB` | `server.import_limit_mib` | `64` |
+//! | map basemap: a MapLibre style URL | `--basemap-style` | `FIREFLY_BASEMAP_STYLE` | `server.basemap_style` | none: the offline district background |
+//! | map basemap: a local PMTiles file, served at `/basemap.pmtiles` | `--basemap-pmtiles` | `FIREFLY_BASEMAP_PMTILES` | `server.basemap_pmtiles` | none |
 //!
 //! Without `--config`, `./firefly.toml` is read if it exists; `firefly demo` writes one
 //! that points at the demo's force boundary.
@@ -56,6 +58,8 @@ pub struct ServerFile {
     pub session_hours: Option<u32>,
     pub secure_cookie: Option<bool>,
     pub import_limit_mib: Option<u32>,
+    pub basemap_style: Option<String>,
+    pub basemap_pmtiles: Option<PathBuf>,
 }
 
 /// Settings given on the command line or in the environment (clap reads both).
@@ -91,6 +95,7 @@ impl Config {
                 let base = path.parent().unwrap_or(Path::new("."));
                 f.db = f.db.map(|p| base.join(p));
                 f.boundary = f.boundary.map(|p| base.join(p));
+                f.server.basemap_pmtiles = f.server.basemap_pmtiles.map(|p| base.join(p));
                 f
             }
             None => FileConfig::default(),
@@ -132,6 +137,20 @@ pub struct ServerOverrides {
     pub session_hours: Option<u32>,
     pub secure_cookie: Option<bool>,
     pub import_limit_mib: Option<u32>,
+    pub basemap_style: Option<String>,
+    pub basemap_pmtiles: Option<PathBuf>,
+}
+
+/// The map's basemap, when one is configured (else the UI draws the district boundaries).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Basemap {
+    /// A MapLibre style document's URL (`https://...` or a path on this server).
+    Style(String),
+    /// A local PMTiles archive, served with range requests at `/basemap.pmtiles`.
+    Pmtiles {
+        path: PathBuf,
+        header: crate::pmtiles::Header,
+    },
 }
 
 /// The default largest import body, MiB: a year of a large force's police.uk files.
@@ -179,6 +198,7 @@ pub struct ServerConfig {
     /// The built map UI (`map-ui/dist`) served at `/`; `None` looks in `./map-ui/dist`,
     /// then beside the sources (see `server::ui`).
     pub ui_dir: Option<PathBuf>,
+    pub basemap: Option<Basemap>,
 }
 
 impl Default for ServerConfig {
@@ -193,6 +213,7 @@ impl Default for ServerConfig {
             import_body_limit: DEFAULT_IMPORT_LIMIT_MIB << 20,
             db_connections: 8,
             ui_dir: None,
+            basemap: None,
         }
     }
 }
@@ -229,11 +250,39 @@ impl ServerConfig {
                 "import_limit_mib {import_mib} is out of range: 1 to {MAX_IMPORT_LIMIT_MIB} (MiB)"
             );
         }
+        let style = overrides
+            .basemap_style
+            .or_else(|| file.basemap_style.clone());
+        let pmtiles = overrides
+            .basemap_pmtiles
+            .or_else(|| file.basemap_pmtiles.clone());
+        let basemap = match (style, pmtiles) {
+            (Some(_), Some(_)) => {
+                bail!("give basemap_style or basemap_pmtiles, not both")
+            }
+            (Some(url), None) => {
+                let url = url.trim().to_string();
+                if !(url.starts_with("https://")
+                    || url.starts_with("http://")
+                    || url.starts_with('/'))
+                {
+                    bail!("basemap_style {url:?} is not an http(s) URL or a path on this server");
+                }
+                Some(Basemap::Style(url))
+            }
+            (None, Some(path)) => {
+                let header = crate::pmtiles::Header::read_file(&path)
+                    .with_context(|| format!("basemap_pmtiles {}", path.display()))?;
+                Some(Basemap::Pmtiles { path, header })
+            }
+            (None, None) => None,
+        };
         Ok(ServerConfig {
             addr,
             session_ttl: Duration::from_secs(u64::from(hours) * 3600),
             secure_cookie,
             import_body_limit: import_mib << 20,
+            basemap,
             ..ServerConfig::default()
         })
     }
@@ -288,6 +337,13 @@ mod tests {
         let c = Config::load(Some(&path), Overrides::default()).unwrap();
         let s = ServerConfig::resolve(&c.server_file, ServerOverrides::default()).unwrap();
         assert_eq!((s.addr.port(), s.session_ttl.as_secs()), (9090, 36_000));
+        // A basemap archive named in the file is found beside the file.
+        std::fs::write(&path, "[server]\nbasemap_pmtiles = \"tiles/b.pmtiles\"\n").unwrap();
+        let c = Config::load(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(
+            c.server_file.basemap_pmtiles,
+            Some(dir.path().join("tiles/b.pmtiles"))
+        );
         std::fs::write(&path, "[server]\nport = 1\n").unwrap();
         let e = Config::load(Some(&path), Overrides::default()).unwrap_err();
         assert!(format!("{e:#}").contains("port"), "{e:#}");
@@ -296,6 +352,7 @@ mod tests {
             session_hours: Some(8),
             secure_cookie: None,
             import_limit_mib: Some(16),
+            ..ServerFile::default()
         };
         let c = ServerConfig::resolve(&file, ServerOverrides::default()).unwrap();
         assert_eq!(c.addr.port(), 9000);

@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod commands;
 pub mod config;
+pub mod pmtiles;
 pub mod roles;
 pub mod server;
 pub mod storage;

@@ -28,6 +28,18 @@ pub struct ServeArgs {
     /// sources). Build it with `scripts/setup-ui.sh`.
     #[arg(long, env = "FIREFLY_UI_DIR")]
     pub ui_dir: Option<std::path::PathBuf>,
+    /// The map's basemap: a MapLibre style URL. Default: none, an offline background of the
+    /// district boundaries.
+    #[arg(
+        long,
+        env = "FIREFLY_BASEMAP_STYLE",
+        conflicts_with = "basemap_pmtiles"
+    )]
+    pub basemap_style: Option<String>,
+    /// The map's basemap: a local PMTiles archive (vector or raster tiles), served at
+    /// /basemap.pmtiles with HTTP range requests.
+    #[arg(long, env = "FIREFLY_BASEMAP_PMTILES")]
+    pub basemap_pmtiles: Option<std::path::PathBuf>,
 }
 
 pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
@@ -38,6 +50,8 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
             session_hours: args.session_hours,
             secure_cookie: args.secure_cookie,
             import_limit_mib: args.import_limit_mib,
+            basemap_style: args.basemap_style,
+            basemap_pmtiles: args.basemap_pmtiles,
         },
     )
     .map_err(Failure::Invalid)?;

@@ -15,7 +15,9 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeFile;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -135,6 +137,9 @@ pub(super) async fn not_found(uri: axum::http::Uri) -> AppError {
     AppError::NotFound(format!("there is nothing at {}", uri.path()))
 }
 
+/// The media type of PMTiles archives.
+const PMTILES_TYPE: &str = "application/vnd.pmtiles";
+
 /// The whole API: routes, authorisation extractors, problem details, metrics, logs.
 pub fn app(state: AppState) -> Router {
     let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -175,11 +180,29 @@ pub fn app(state: AppState) -> Router {
     // Imports read their body themselves, up to their own limit (`imports::read_input`);
     // every other extractor stops at `body_limit`.
     let outer_limit = body_limit.max(state.server.import_body_limit);
+    let mut router = router;
+    if let Some(crate::config::Basemap::Pmtiles { path, .. }) = &state.server.basemap {
+        // ServeFile answers `Range` requests (206), `HEAD` and conditional requests.
+        router = router.route_service(
+            super::ui::PMTILES_PATH,
+            ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(PMTILES_TYPE),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=3600"),
+                ))
+                .service(ServeFile::new(path)),
+        );
+    }
     router
         .route(
             "/api/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
         )
+        .route("/config.json", get(super::ui::map_config))
         .fallback(super::ui::fallback)
         .layer(
             // Outermost first.
@@ -189,7 +212,11 @@ pub fn app(state: AppState) -> Router {
                         .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
                         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
                 )
-                .layer(CompressionLayer::new())
+                // Not the PMTiles archive: its tiles are compressed already, and a compressed
+                // answer to a range request would not hold the bytes asked for.
+                .layer(CompressionLayer::new().compress_when(
+                    DefaultPredicate::new().and(NotForContentType::const_new(PMTILES_TYPE)),
+                ))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
                     metrics::track,

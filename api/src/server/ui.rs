@@ -6,9 +6,15 @@
 //!
 //! Which folder: `server.ui_dir` (`--ui-dir`, `FIREFLY_UI_DIR`), else `./map-ui/dist`, else
 //! the one beside the sources (`CARGO_MANIFEST_DIR/../map-ui/dist`).
+//!
+//! `/config.json` tells the UI its basemap: the server's setting (`basemap_style`, or
+//! `basemap_pmtiles`, whose archive is then served at [`PMTILES_PATH`] with range
+//! requests), else the `basemap` of the `config.json` built into the UI, else none (the
+//! offline background of district boundaries).
 
 use super::error::AppError;
 use super::state::AppState;
+use crate::config::Basemap;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -90,6 +96,38 @@ async fn read(path: PathBuf) -> std::io::Result<Vec<u8>> {
     tokio::task::spawn_blocking(move || std::fs::read(path))
         .await
         .map_err(std::io::Error::other)?
+}
+
+/// Where a configured PMTiles basemap is served.
+pub const PMTILES_PATH: &str = "/basemap.pmtiles";
+
+/// `GET /config.json`: the map UI's settings (see the module docs).
+pub async fn map_config(State(state): State<AppState>) -> Response {
+    let (style, pmtiles) = match &state.server.basemap {
+        Some(Basemap::Style(url)) => (serde_json::json!(url), serde_json::Value::Null),
+        Some(Basemap::Pmtiles { header, .. }) => {
+            let mut about = serde_json::to_value(header).unwrap_or_default();
+            about["url"] = serde_json::json!(PMTILES_PATH);
+            (serde_json::Value::Null, about)
+        }
+        None => {
+            let built = match ui_dir(state.server.ui_dir.as_deref()) {
+                Some(dir) => read(dir.join("config.json")).await.ok(),
+                None => None,
+            };
+            let style = built
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .map(|c| c["basemap"].clone())
+                .filter(|b| b.is_string())
+                .unwrap_or(serde_json::Value::Null);
+            (style, serde_json::Value::Null)
+        }
+    };
+    (
+        [(header::CACHE_CONTROL, "no-cache")],
+        axum::Json(serde_json::json!({"basemap": style, "pmtiles": pmtiles})),
+    )
+        .into_response()
 }
 
 /// The router's fallback: UI files for GET and HEAD outside `/api/`, 404 otherwise.
