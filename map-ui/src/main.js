@@ -563,6 +563,13 @@ async function planSection() {
   });
   const build = h('button', { type: 'button', id: 'build-plan', text: 'Build plan' });
   const out = h('div', { id: 'plan-out', 'aria-live': 'polite' });
+  // Opening a plan (built, chosen from the list, published, re-planned) redraws the rota and
+  // refreshes the list, so its status, version and gap stay those of the server.
+  const list = planList((id) => open(id));
+  const open = async (id, note) => {
+    await showPlan(id, out, open, note);
+    await list.refresh(id);
+  };
   build.addEventListener('click', async () => {
     const units = rows.filter((r) => r.use.checked).map((r) => ({ ...r.u, shift_start: r.start.value, shift_end: r.end.value }));
     if (!units.length) {
@@ -573,7 +580,7 @@ async function planSection() {
     out.textContent = 'Optimising…';
     try {
       const created = await api('/api/v1/plans', { json: { night: $('#night').value || todayLocal(), units } });
-      await showPlan(created.id, out);
+      await open(created.id);
     } catch (e) {
       out.textContent = `Plan failed: ${e.message}`;
     } finally {
@@ -583,9 +590,53 @@ async function planSection() {
   sec.append(
     h('div', { class: 'table-wrap' }, h('table', { class: 'roster' }, h('caption', { text: 'Roster (demo units)' }), h('thead', {}, h('tr', {}, h('th', { text: 'Use' }), h('th', { text: 'Unit' }), h('th', { text: 'Size' }), h('th', { text: 'Start' }), h('th', { text: 'End' }))), h('tbody', {}, rows.map((r) => r.tr)))),
     build,
+    list.el,
     out,
   );
+  await list.refresh();
   return sec;
+}
+
+const whenText = (iso) => (iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '');
+
+/** The stored plans (GET /api/v1/plans, latest night first), each opened by a button. */
+function planList(onOpen) {
+  const status = h('select', { id: 'plan-list-status' }, h('option', { value: '', text: 'All' }), h('option', { value: 'draft', text: 'Drafts' }), h('option', { value: 'published', text: 'Published' }));
+  const ul = h('ul', { id: 'plan-list', class: 'plan-list', 'aria-labelledby': 'plan-list-title' });
+  const note = h('p', { class: 'note', id: 'plan-list-msg' });
+  let current = null;
+  // A list, not a table: seven columns do not fit the panel, let alone a phone.
+  const item = (p) =>
+    h(
+      'li',
+      { 'data-id': String(p.id), 'data-status': p.status, 'data-version': String(p.version), 'aria-current': p.id === current ? 'true' : null },
+      h('button', { type: 'button', class: 'link open-plan', text: `Night ${p.night}, plan ${p.id}`, onclick: () => onOpen(p.id) }),
+      ' ',
+      h('span', { class: `badge plan-${p.status}`, text: p.status }),
+      h('span', { class: 'facts', text: `version ${p.version} · ${p.units} units · gap ${(p.gap * 100).toFixed(2)}% · ${p.published_at ? `published by ${p.published_by}, ${whenText(p.published_at)}` : `${p.version > 1 ? 'changed' : 'built'} by ${p.updated_by}, ${whenText(p.updated_at)}`}` }),
+    );
+  const refresh = async (openId) => {
+    if (openId !== undefined) current = openId;
+    try {
+      const q = status.value ? `?status=${status.value}` : '';
+      const { plans } = await api(`/api/v1/plans${q}`);
+      ul.replaceChildren(...plans.map(item));
+      note.textContent = plans.length ? '' : 'No plans yet.';
+    } catch (e) {
+      note.textContent = `Plans: ${e.message}`;
+    }
+  };
+  status.addEventListener('change', () => refresh());
+  const el = h(
+    'div',
+    { id: 'plan-list-box' },
+    h('h3', { id: 'plan-list-title', text: 'Plans' }),
+    h('p', { class: 'note', text: 'Stored plans, latest night first; open one to see its rota.' }),
+    h('label', { class: 'field' }, 'Show', status),
+    ul,
+    note,
+  );
+  return { el, refresh };
 }
 
 function slotLabel(a) {
@@ -596,7 +647,7 @@ function slotLabel(a) {
   return ['off', ''];
 }
 
-async function showPlan(id, out) {
+async function showPlan(id, out, reopen = (i, note) => showPlan(i, out, undefined, note), note = '') {
   const plan = await api(`/api/v1/plans/${id}`);
   state.plan = plan;
   const st = plan.stored;
@@ -661,7 +712,7 @@ async function showPlan(id, out) {
   publish.addEventListener('click', async () => {
     try {
       await api(`/api/v1/plans/${id}/publish`, { method: 'POST' });
-      await showPlan(id, out);
+      await reopen(id);
     } catch (e) {
       msg.textContent = `Publish failed: ${e.message}`;
     }
@@ -669,12 +720,11 @@ async function showPlan(id, out) {
   const dropUnit = h('select', { id: 'drop-unit', 'aria-label': 'Unit that drops out' }, plan.callsigns.map((c) => h('option', { value: c, text: c })));
   const dropAt = h('input', { type: 'time', id: 'drop-at', value: '23:00', 'aria-label': 'From what time' });
   const replan = h('button', { type: 'button', id: 'replan', text: 'Re-plan without it' });
-  const msg = h('p', { class: 'note', id: 'plan-msg', 'aria-live': 'polite' });
+  const msg = h('p', { class: 'note', id: 'plan-msg', 'aria-live': 'polite', text: note });
   replan.addEventListener('click', async () => {
     try {
       const r = await api(`/api/v1/plans/${id}/replan`, { json: { drop: dropUnit.value, at: dropAt.value } });
-      await showPlan(id, out);
-      $('#plan-msg').textContent = `Re-planned: version ${r.version}, ${(r.changes || r.changed || []).length} slots changed.`;
+      await reopen(id, `Re-planned: version ${r.version}, ${(r.changes || r.changed || []).length} slots changed.`);
     } catch (e) {
       msg.textContent = `Re-plan failed: ${e.message}`;
     }

@@ -126,6 +126,10 @@ test('planner: build, publish, re-plan, export a plan; phone screenshot', async 
 
   await page.click('#publish-plan');
   await page.waitForFunction(() => /published/.test(document.querySelector('#plan-summary').textContent));
+  // The plan list follows: the plan is there, published.
+  const listed = (id) => `#plan-list li[data-id="${id}"]`;
+  await page.waitForSelector(`${listed(planId)}[data-status="published"]`);
+  assert.equal(await page.getAttribute(listed(planId), 'aria-current'), 'true', 'the open plan is marked in the list');
 
   // Exports: rota CSV, a unit's iCalendar, the printable briefing.
   const csvHref = await page.getAttribute('#export-csv', 'href');
@@ -150,6 +154,25 @@ test('planner: build, publish, re-plan, export a plan; phone screenshot', async 
   await page.click('#replan');
   await page.waitForFunction(() => /version 2/.test(document.querySelector('#plan-summary').textContent), null, { timeout: 60000 });
   assert.match(await page.textContent('#plan-msg'), /Re-planned/);
+  await page.waitForSelector(`${listed(planId)}[data-version="2"]`);
+
+  // After a reload, the list opens the stored plan into the rota panel (by keyboard).
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForSelector(listed(planId));
+  assert.match(
+    await page.textContent(listed(planId)),
+    new RegExp(`Night \\d{4}-\\d\\d-\\d\\d, plan ${planId} published.*version 2 · \\d+ units · gap \\d+\\.\\d\\d% · published by e2e-planner`),
+  );
+  assert.equal(await page.$('#plan-summary'), null, 'no plan open before choosing one');
+  await page.focus(`${listed(planId)} button.open-plan`);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#plan-summary');
+  assert.match(await page.textContent('#plan-summary'), new RegExp(`Plan ${planId} \\(published, version 2\\)`));
+  const stored = await (await page.request.get(`${URL_BASE}/api/v1/plans/${planId}`)).json();
+  const units = new Set(await page.$$eval('#rota-table tbody tr td:first-child', (c) => c.map((x) => x.textContent)));
+  assert.ok(units.size > 0 && [...units].every((u) => stored.callsigns.includes(u)), 'the rota of the stored plan');
+  assert.ok((await page.$$('.timeline .tl-row')).length === stored.callsigns.length, 'one timeline row per unit');
 
   await page.setViewportSize(PHONE);
   await idle(page);
