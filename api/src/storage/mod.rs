@@ -103,6 +103,10 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // 64 MiB page cache: a 1M-row import keeps its unique index in memory.
         conn.pragma_update(None, "cache_size", -65_536)?;
+        // Every transaction here writes, and many read first: taking the write lock at
+        // BEGIN makes a second writer wait (busy timeout) instead of failing with
+        // SQLITE_BUSY when its read snapshot cannot be upgraded.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         migrations::migrate(&mut conn)?;
         Ok(Store { conn })
     }
@@ -772,6 +776,58 @@ mod tests {
             .unwrap();
         assert_eq!(store.training_counts().unwrap(), (1, 1));
         assert_eq!(store.training_by_premises().unwrap()["osm:node/1"].len(), 1);
+    }
+
+    #[test]
+    fn concurrent_writers_wait_for_each_other_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let venue = Premises {
+            source_id: "osm:node/1".into(),
+            name: "The Bell".into(),
+            address: None,
+            postcode: None,
+            kind: planner::PremisesKind::Pub,
+            lon: -0.41,
+            lat: 51.88,
+            licence_ref: None,
+            closing: Default::default(),
+            safe_space: false,
+            district: None,
+        };
+        Store::open(&path)
+            .unwrap()
+            .import_premises(&[venue], &meta())
+            .unwrap();
+        // A training import reads (are the premises known?) before it writes: with
+        // deferred transactions, two at once fail with SQLITE_BUSY on the upgrade.
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut store = Store::open(&path).unwrap();
+                    for i in 0..25 {
+                        let record = TrainingRecord {
+                            premises_id: "osm:node/1".into(),
+                            date: jiff::civil::date(2025, 1, 1)
+                                + jiff::Span::new().days(w * 25 + i),
+                            course: "Ask for Angela".into(),
+                            staff_trained: 2,
+                            trainer: "PC 1".into(),
+                            notes: None,
+                        };
+                        store
+                            .import_training("t.csv", &[record], &[2], true, &meta())
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.count(Table::Training).unwrap(), 100);
     }
 
     #[test]

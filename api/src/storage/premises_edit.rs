@@ -14,7 +14,7 @@ use super::{ImportMeta, Result, Store, StoreError, parse_column};
 use jiff::Timestamp;
 use planner::premises::ClosingTimes;
 use planner::{Premises, PremisesKind, TrainingRecord};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -314,9 +314,7 @@ impl Store {
     /// taken is [`StoreError::Conflict`].
     pub fn create_premises(&mut self, p: &Premises, audit: &AuditEntry) -> Result<i64> {
         let actor = audit.actor.clone().unwrap_or_default();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction()?;
         let import_id = api_change(&tx, "POST /api/v1/premises".into(), "api", &actor, 1)?;
         let closing = serde_json::to_string(&p.closing).unwrap_or_else(|_| "null".into());
         let inserted = tx.execute(
@@ -374,9 +372,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Option<(Premises, Vec<FieldChange>)>> {
         let actor = audit.actor.clone().unwrap_or_default();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction()?;
         let Some(old) = premises_by_id(&tx, id)? else {
             return Ok(None);
         };
@@ -457,9 +453,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Vec<StoredTraining>> {
         // Immediate: the read is followed by a write (the audit entry) in one transaction.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction()?;
         let records = {
             let mut stmt = tx.prepare(&format!(
                 "{TRAINING_SELECT} WHERE t.premises_id = ?1 ORDER BY t.date, t.id"
@@ -486,9 +480,7 @@ impl Store {
         fictional: bool,
         audit: &AuditEntry,
     ) -> Result<(StoredTraining, bool)> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction()?;
         let added = tx.execute(
             "INSERT INTO training_records (premises_id, date, course, staff_trained, trainer,
                                            notes, fictional, import_id, created_by, created_at)
