@@ -227,7 +227,7 @@ function bboxParam(map) {
 
 function ensureHotspotLayers(map) {
   if (map.getSource('hotspots')) return;
-  map.addSource('hotspots', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addSource('hotspots', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'id' });
   const beforeId = map.getLayer('districts-line') ? 'districts-line' : undefined;
   map.addLayer(
     {
@@ -252,14 +252,20 @@ function hotspotPaint(method) {
   return s;
 }
 
-function legendFor(method) {
+function legendFor(method, scaled = false) {
   const rows =
     method === 'gistar'
       ? GI_CLASSES.map(([, label, col]) => [label, col])
       : KDE_STEPS.map(([, label, col]) => [`KDE score ${label}`, col]);
+  const title = !scaled
+    ? null
+    : method === 'gistar'
+      ? 'Opacity: this hour against the night\'s peak hour (Gi* classes do not scale)'
+      : 'Expected weight this hour, on the night\'s scale: the peak hour\'s KDE percentiles';
   return h(
     'ul',
     { class: 'legend', id: 'hotspot-legend', 'aria-label': 'Hotspot legend' },
+    title ? h('li', { class: 'legend-title', text: title }) : null,
     rows.map(([label, col]) => h('li', {}, h('span', { class: 'swatch', style: `background:${col}` }), label)),
   );
 }
@@ -271,6 +277,10 @@ function hourWindow(night, hour) {
   const day = DAYS[d.getDay()];
   const end = (hour + 1) % 24;
   return `${day}@${String(hour).padStart(2, '0')}:00-${String(end).padStart(2, '0')}:00`;
+}
+/** The `window` for the whole chosen night, 18:00-06:00. */
+function nightWindow(night) {
+  return `${DAYS[new Date(`${night}T12:00:00`).getDay()]}@18:00-06:00`;
 }
 /** Index into a zone's `risk_by_hour` (hour of week, Monday 00:00 first). */
 function hourOfWeek(night, hour) {
@@ -292,11 +302,9 @@ function signature(data) {
   return `${data.firefly?.method}|${acc}`;
 }
 
-async function loadHotspots(opts) {
-  const map = state.map;
-  ensureHotspotLayers(map);
-  const params = new URLSearchParams({ method: opts.method, cell: String(cellForZoom(map.getZoom())), bbox: bboxParam(map) });
-  if (opts.window) params.set('window', opts.window);
+async function fetchHotspots(map, method, window) {
+  const params = new URLSearchParams({ method, cell: String(cellForZoom(map.getZoom())), bbox: bboxParam(map) });
+  if (window) params.set('window', window);
   const url = `/api/v1/hotspots?${params}`;
   let data = state.hotspotCache.get(url);
   if (!data) {
@@ -304,19 +312,81 @@ async function loadHotspots(opts) {
     state.hotspotCache.set(url, data);
     if (state.hotspotCache.size > 40) state.hotspotCache.delete(state.hotspotCache.keys().next().value);
   }
-  // Redraw only what changed: cells whose scores are the same as those drawn (police.uk's
-  // month-only incidents score alike in every hour) are not sent to the worker again.
+  return data;
+}
+
+/**
+ * How month-only data are drawn for one hour: police.uk gives no time of day, so every
+ * hour scores alike, and the answer's hour profile (observed from timed incidents, or a
+ * labelled prior) says how busy the hour is. A cell's expected weight that hour is score x
+ * share x 168 (1 = an average hour of the week). The colour scale is fixed for the night:
+ * class boundaries are those of the night's peak hour, so quiet hours fade and the peak
+ * glows instead of every hour being stretched to the same colours.
+ */
+function hourScale(data, profile, night, hour) {
+  const factor = (hr) => (profile.shares[hourOfWeek(night, hr)] || 0) * 168;
+  const peakHour = NIGHT_HOURS.reduce((a, b) => (factor(b) > factor(a) ? b : a));
+  const peak = factor(peakHour) || 1;
+  // The percentile boundaries in score, times the peak factor; kept strictly ascending,
+  // as a `step` expression needs, even when the view holds no cell of a class.
+  let top = 0;
+  for (const f of data.features) top = Math.max(top, f.properties.score);
+  const thresholds = [];
+  for (const [p] of KDE_STEPS.slice(1)) {
+    let m = Infinity;
+    for (const f of data.features) if (f.properties.percentile >= p) m = Math.min(m, f.properties.score);
+    if (!Number.isFinite(m)) m = top * 1.01 + 1e-12;
+    const prev = thresholds.length ? thresholds[thresholds.length - 1] : 0;
+    thresholds.push(Math.max(m * peak, prev * (1 + 1e-9) + 1e-15));
+  }
+  return { profile, factor: factor(hour), peak, peakHour, thresholds };
+}
+
+/** Paint for the cells: plain (percentiles or Gi* classes), or scaled by the hour. */
+function hotspotStyle(method, scale) {
+  if (!scale) return { color: hotspotPaint(method), opacity: 0.7 };
+  if (method === 'gistar') return { color: hotspotPaint(method), opacity: 0.1 + 0.75 * (scale.factor / scale.peak) };
+  // Expected weight per cell lives in feature-state, so a new hour updates paint only: no
+  // download, no GeoJSON parse, no re-tiling.
+  const w = ['coalesce', ['feature-state', 'w'], 0];
+  const color = ['step', w, KDE_STEPS[0][2]];
+  KDE_STEPS.slice(1).forEach(([, , col], i) => color.push(scale.thresholds[i], col));
+  return { color, opacity: ['interpolate', ['linear'], w, 0, 0.3, scale.thresholds[1], 0.85] };
+}
+
+/** Draws a hotspot answer; `scale` (from hourScale) when month-only data meet one hour. */
+function drawHotspots(map, data, method, scale) {
+  ensureHotspotLayers(map);
+  // Redraw only what changed: an answer identical to the one drawn (police.uk's month-only
+  // incidents score alike in every hour) is not sent to the worker again.
   const sig = signature(data);
   if (sig !== state.hotspotSig) {
     map.getSource('hotspots').setData(data);
+    map.removeFeatureState({ source: 'hotspots' });
     state.hotspotSig = sig;
   }
-  if (state.hotspotMethod !== opts.method) {
-    map.setPaintProperty('hotspots', 'fill-color', hotspotPaint(opts.method));
-    state.hotspotMethod = opts.method;
+  const style = hotspotStyle(method, scale);
+  const colorKey = JSON.stringify(style.color);
+  if (colorKey !== state.hotspotColor) {
+    map.setPaintProperty('hotspots', 'fill-color', style.color);
+    state.hotspotColor = colorKey;
+  }
+  const opacityKey = JSON.stringify(style.opacity);
+  if (opacityKey !== state.hotspotOpacity) {
+    map.setPaintProperty('hotspots', 'fill-opacity', style.opacity);
+    state.hotspotOpacity = opacityKey;
+  }
+  if (scale && method !== 'gistar') {
+    for (const f of data.features) map.setFeatureState({ source: 'hotspots', id: f.properties.id }, { w: f.properties.score * scale.factor });
   }
   const info = data.firefly || {};
   return { cells: data.features.length, untimed: info.n_untimed || 0, incidents: info.n_incidents || 0 };
+}
+
+/** "Hour shape: …" under the legend, so nobody reads a prior as local evidence. */
+function profileText(profile) {
+  const label = profile.source === 'prior' ? profile.label.replace(/^prior:\s*/, 'prior from ') : profile.label;
+  return `Hour shape: ${label}, the same for every cell: it raises or lowers the whole map by hour, never one place against another.`;
 }
 
 // Venues: circles coloured by training status; a popup with the facts on click or Enter.
@@ -438,6 +508,7 @@ async function plannerView() {
   const showIncidents = h('input', { type: 'checkbox', id: 'show-incidents', checked: true });
   const status = h('p', { id: 'hotspot-status', class: 'note', 'aria-live': 'polite' });
   const legendBox = h('div', { id: 'legend-box' }, legendFor('kde'));
+  const profileNote = h('p', { id: 'hour-profile', class: 'note', hidden: true });
   panel.append(
     h('h2', { text: 'Hotspots' }),
     h('div', { class: 'row' }, h('label', { class: 'field' }, 'Night', night), h('label', { class: 'field' }, 'Method', method)),
@@ -446,25 +517,47 @@ async function plannerView() {
     h('label', { class: 'check' }, showIncidents, 'Incident points (planner only)'),
     status,
     legendBox,
+    profileNote,
     venueLegend(),
   );
   const current = () => {
     const hr = NIGHT_HOURS[Number(hour.value)];
     return { night: night.value || todayLocal(), hour: hr };
   };
-  const hotOpts = () => {
-    const c = current();
-    return { method: method.value, window: allHours.checked ? null : hourWindow(c.night, c.hour) };
+  const hh = (hr) => `${String(hr).padStart(2, '0')}:00`;
+  let legendKey = 'kde|plain';
+  const showLegend = (scale) => {
+    const key = `${method.value}|${scale ? 'scaled' : 'plain'}`;
+    if (key !== legendKey) legendBox.replaceChildren(legendFor(method.value, Boolean(scale)));
+    legendKey = key;
+    profileNote.hidden = !scale;
+    if (scale) profileNote.textContent = profileText(scale.profile);
+  };
+  // One hour: first the whole night's answer; if its incidents lack a time of day, every
+  // hour would score the same, so that answer is drawn scaled by the hour profile (moving
+  // the slider then only repaints). Timed data are re-scored for the hour by the server.
+  const draw = async (c) => {
+    const m = method.value;
+    if (allHours.checked) return { r: drawHotspots(map, await fetchHotspots(map, m, null), m, null), scale: null };
+    const whole = await fetchHotspots(map, m, nightWindow(c.night));
+    const info = whole.firefly || {};
+    if (info.n_untimed > 0 && info.hour_profile) {
+      const scale = hourScale(whole, info.hour_profile, c.night, c.hour);
+      return { r: drawHotspots(map, whole, m, scale), scale };
+    }
+    return { r: drawHotspots(map, await fetchHotspots(map, m, hourWindow(c.night, c.hour)), m, null), scale: null };
   };
   const refresh = async () => {
     const c = current();
-    hourOut.textContent = `${String(c.hour).padStart(2, '0')}:00-${String((c.hour + 1) % 24).padStart(2, '0')}:00`;
+    hourOut.textContent = `${hh(c.hour)}-${hh((c.hour + 1) % 24)}`;
     try {
-      const r = await loadHotspots(hotOpts());
+      const { r, scale } = await draw(c);
+      showLegend(scale);
       status.textContent =
         `${r.cells} cells at ${cellForZoom(map.getZoom())} m` +
         (allHours.checked ? '' : ` for ${hourWindow(c.night, c.hour)}`) +
-        (r.untimed && !allHours.checked ? `; ${r.untimed} of ${r.incidents} incidents have no time of day (police.uk gives the month only), so they count in every hour` : '');
+        (r.untimed && !allHours.checked ? `; ${r.untimed} of ${r.incidents} incidents have no time of day (police.uk gives the month only), so they count in every hour` : '') +
+        (scale ? `. Drawn as expected weight = score × hour share × 168: this hour is ${scale.factor.toFixed(2)}× an average hour, the night's peak ${scale.peak.toFixed(2)}× at ${hh(scale.peakHour)}` : '');
     } catch (e) {
       status.textContent = `Hotspots: ${e.message}`;
     }
@@ -481,10 +574,7 @@ async function plannerView() {
       map.setFeatureState({ source: 'zones', id: f.properties.id }, { o: 0.05 + 0.45 * (max > 0 ? r / max : 0) });
     }
   };
-  method.addEventListener('change', () => {
-    legendBox.replaceChildren(legendFor(method.value));
-    refresh();
-  });
+  method.addEventListener('change', refresh);
   hour.addEventListener('input', () => {
     allHours.checked = false;
     const t0 = performance.now();
@@ -593,7 +683,7 @@ async function planSection() {
     list.el,
     out,
   );
-  await list.refresh();
+  list.refresh(); // not awaited: the view is usable before the list arrives
   return sec;
 }
 

@@ -13,6 +13,7 @@ import {
 } from './helpers.mjs';
 
 const timings = {};
+const NIGHT_HOURS = [18, 19, 20, 21, 22, 23, 0, 1, 2, 3, 4, 5]; // the hour slider's stops, as in main.js
 
 before(launch);
 
@@ -81,6 +82,39 @@ test('planner: hotspots, zones, venues, incidents; interactive time; hour slider
   assert.ok(timings.slider_cached < 200, `hour slider redraw ${timings.slider_cached} ms (< 200)`);
   assert.match(await page.textContent('#hotspot-status'), /cells at/);
   assert.ok((await rendered(page, 'hotspots')) > 0);
+
+  // The demo's police.uk incidents are month-only: the night's answer is drawn scaled by the
+  // hour profile (a labelled prior), so 19:00 and 01:00 look different, without a download.
+  assert.ok(await page.isVisible('#hour-profile'), 'the hour profile is named beside the legend');
+  assert.match(await page.textContent('#hour-profile'), /Hour shape: prior from Houston.*the same for every cell/);
+  const hotspotRequests = () =>
+    page.evaluate(() => performance.getEntriesByType('resource').filter((x) => x.name.includes('/api/v1/hotspots?')).length);
+  /** Each rendered cell's evaluated fill colour and opacity (its feature-state included). */
+  const cellPaint = () =>
+    page.evaluate(() => {
+      const m = window.__firefly.map;
+      const paint = m.getLayer('hotspots').paint;
+      const out = {};
+      for (const f of m.queryRenderedFeatures({ layers: ['hotspots'] })) {
+        const feature = { type: 3, id: f.id, properties: f.properties };
+        const c = paint.get('fill-color').evaluate(feature, f.state);
+        out[f.id] = { color: [c.r, c.g, c.b].map((x) => x.toFixed(3)).join(','), opacity: paint.get('fill-opacity').evaluate(feature, f.state), w: f.state.w };
+      }
+      return out;
+    });
+  const before = await hotspotRequests();
+  timings.slider_profile_19 = Math.round(await slide(NIGHT_HOURS.indexOf(19)));
+  const at19 = await cellPaint();
+  timings.slider_profile_01 = Math.round(await slide(NIGHT_HOURS.indexOf(1)));
+  const at01 = await cellPaint();
+  assert.equal(await hotspotRequests(), before, 'moving the slider downloaded no hotspots');
+  assert.ok(Math.max(timings.slider_profile_19, timings.slider_profile_01) < 200, 'profile redraw < 200 ms');
+  const ids = Object.keys(at19).filter((id) => id in at01);
+  assert.ok(ids.length > 100, `${ids.length} cells drawn at both hours`);
+  assert.ok(ids.every((id) => at19[id].w > 0 && at01[id].w > 0), 'every cell has its expected weight in feature-state');
+  const changed = ids.filter((id) => at19[id].color !== at01[id].color || at19[id].opacity !== at01[id].opacity);
+  assert.ok(changed.length > ids.length / 10, `${changed.length} of ${ids.length} cells change colour or opacity between 19:00 and 01:00`);
+  timings.slider_profile_cells_changed = `${changed.length}/${ids.length}`;
 
   // Payloads are compressed and bounded: the hotspot requests the view made (the cell size
   // follows the zoom, the bbox the viewport).
