@@ -39,13 +39,19 @@ test('a11y: login page', async () => {
   await context.close();
 });
 
-test('a11y: planner view (desktop), with a published plan, and its printable briefing', async () => {
+test('a11y: planner view (desktop), with a published plan and an hour chosen, and its printable briefing', async () => {
   const { context, page } = await newPage(DESKTOP);
   await login(page, 'e2e-planner');
   await page.waitForSelector('#plan-section');
   await buildPlan(page);
   await page.click('#publish-plan');
   await page.waitForFunction(() => /published/.test(document.querySelector('#plan-summary').textContent));
+  // One hour chosen: the hour-profile legend and label are on the page too.
+  await page.$eval('#hour', (el) => {
+    el.value = '7';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await page.waitForSelector('#hour-profile', { state: 'visible' });
   await idle(page);
   await scan(page, 'planner-desktop');
   const [briefing] = await Promise.all([context.waitForEvent('page'), page.click('#briefing')]);
