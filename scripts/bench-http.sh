@@ -2,6 +2,9 @@
 # HTTP load benchmark of the release binary on loopback (never any other address):
 # throughput and p50/p99 latency for the cached hotspot GeoJSON and the premises GeoJSON
 # at 64 and 256 connections, with wrk. Installs wrk from Debian if missing.
+# The server and wrk are pinned to separate cores (taskset; the server gets the last core,
+# wrk the others), so that neither preempts the other: on a shared core the load
+# generator's time slices show up as server latency. FIREFLY_BENCH_PIN=0 turns that off.
 # Usage: scripts/bench-http.sh [SECONDS]   (default 10 s per run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +20,15 @@ db="$work/bench.db"
 (cd "$work" && "$bin" --db "$db" demo --no-serve --data "$OLDPWD/data" >/dev/null)
 password="bench-password-$(date +%s%N)"
 printf '%s\n' "$password" | "$bin" --db "$db" users add bench --role planner --password-stdin >/dev/null
+cores=$(nproc)
+server_pin=(); wrk_pin=(); wrk_threads=2
+if [ "${FIREFLY_BENCH_PIN:-1}" != 0 ] && [ "$cores" -ge 2 ] && command -v taskset >/dev/null; then
+  server_pin=(taskset -c "$((cores - 1))")
+  wrk_pin=(taskset -c "0-$((cores - 2))")
+  wrk_threads=$((cores - 1))
+fi
 port=$((20000 + RANDOM % 20000))
-(cd "$work" && exec "$bin" --db "$db" serve --addr "127.0.0.1:$port" >"$work/server.log" 2>&1) &
+(cd "$work" && exec "${server_pin[@]}" "$bin" --db "$db" serve --addr "127.0.0.1:$port" >"$work/server.log" 2>&1) &
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 token=$(curl -sf -X POST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
@@ -26,14 +36,19 @@ token=$(curl -sf -X POST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-
 # A map viewport over Luton town centre, as the map UI asks for it.
 hotspots="/api/v1/hotspots?method=kde&cell=50&bbox=-0.44,51.87,-0.40,51.89"
 premises="/api/v1/premises"
-# Warm the cache (the first hotspot request scores the data).
-curl -sf -H "Authorization: Bearer $token" -H 'accept-encoding: gzip' "http://127.0.0.1:$port$hotspots" -o /dev/null
+# Warm the caches (the first hotspot request scores the data; the first premises request
+# ranks the venues). A cold burst is answered too, by one computation per key.
+for path in "$hotspots" "$premises"; do
+  curl -sf -H "Authorization: Bearer $token" -H 'accept-encoding: gzip' "http://127.0.0.1:$port$path" -o /dev/null
+done
 size=$(curl -sf -H "Authorization: Bearer $token" -H 'accept-encoding: gzip' "http://127.0.0.1:$port$hotspots" -o /dev/null -w '%{size_download}')
-echo "firefly HTTP benchmark: wrk, ${secs}s per run, release binary on 127.0.0.1, $(nproc) cores; hotspot body ${size} bytes gzipped"
+pinning="not pinned"
+[ ${#server_pin[@]} -gt 0 ] && pinning="server on core $((cores - 1)), wrk ($wrk_threads threads) on cores 0-$((cores - 2))"
+echo "firefly HTTP benchmark: wrk, ${secs}s per run, release binary on 127.0.0.1, $cores cores ($pinning); hotspot body ${size} bytes gzipped"
 for path in "$hotspots" "$premises"; do
   for conns in 64 256; do
     echo "== GET $path, $conns connections"
-    wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" -H 'accept-encoding: gzip' \
+    "${wrk_pin[@]}" wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" -H 'accept-encoding: gzip' \
       "http://127.0.0.1:$port$path" | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors|requests in'
   done
 done

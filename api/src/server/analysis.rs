@@ -261,9 +261,16 @@ where
 {
     let version = state.versions.get(&state.db).await?.data;
     let gz_key = format!("{key}|gzip");
-    if gzip_ok && let Some(body) = state.cache.get(&gz_key, version) {
+    let answer_key = if gzip_ok { &gz_key } else { &key };
+    if let Some(body) = state.cache.get(answer_key, version) {
         state.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-        return Ok(geojson_response(body, true, true));
+        return Ok(geojson_response(body, true, gzip_ok));
+    }
+    let _flight = state.cache.flight(&key).await;
+    if let Some(body) = state.cache.get(answer_key, version) {
+        // Computed by the request this one waited for.
+        state.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+        return Ok(geojson_response(body, true, gzip_ok));
     }
     let (body, hit) = match state.cache.get(&key, version) {
         Some(body) => (body, true),

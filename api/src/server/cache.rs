@@ -7,10 +7,16 @@
 //!
 //! Bodies are kept serialised, so a hit costs a lookup and a copy of a reference. The cache
 //! is bounded by entries and bytes, and forgets the oldest entries first.
+//!
+//! Misses fly once: the first request for a missing key computes it while the others for
+//! the same key wait ([`ResultCache::flight`]), then find it cached. Without this, a map
+//! opened by many people at once (or a load test's first burst) computed the same answer
+//! once per request and starved the server.
 
 use axum::body::Bytes;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
+use tokio::sync::OwnedMutexGuard;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -33,6 +39,8 @@ impl Inner {
 #[derive(Debug)]
 pub struct ResultCache {
     inner: Mutex<Inner>,
+    /// One lock per key being computed; dead entries are swept as the map grows.
+    flights: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
     max_entries: usize,
     max_bytes: usize,
 }
@@ -41,6 +49,7 @@ impl ResultCache {
     pub fn new(max_entries: usize, max_bytes: usize) -> ResultCache {
         ResultCache {
             inner: Mutex::default(),
+            flights: Mutex::default(),
             max_entries,
             max_bytes,
         }
@@ -91,6 +100,26 @@ impl ResultCache {
         inner.entries.insert(key, body);
     }
 
+    /// Waits until no other request is computing `key`, and holds it until the guard is
+    /// dropped: take it after a miss, look again, compute only if still missing.
+    pub async fn flight(&self, key: &str) -> OwnedMutexGuard<()> {
+        let lock = {
+            let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+            match flights.get(key).and_then(Weak::upgrade) {
+                Some(lock) => lock,
+                None => {
+                    if flights.len() >= 1024 {
+                        flights.retain(|_, w| w.strong_count() > 0);
+                    }
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    flights.insert(key.to_string(), Arc::downgrade(&lock));
+                    lock
+                }
+            }
+        };
+        lock.lock_owned().await
+    }
+
     /// Number of results held.
     pub fn len(&self) -> usize {
         self.lock().entries.len()
@@ -116,6 +145,39 @@ mod tests {
         assert_eq!(c.get("a", 2), None, "computed before the import: not kept");
         c.put("a".into(), 2, Bytes::from_static(b"new"));
         assert_eq!(c.get("a", 2).as_deref(), Some(&b"new"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_miss_is_computed_once_while_the_others_wait() {
+        let cache = Arc::new(ResultCache::new(10, 1000));
+        let computed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let requests: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, computed) = (Arc::clone(&cache), Arc::clone(&computed));
+                tokio::spawn(async move {
+                    if let Some(hit) = cache.get("k", 1) {
+                        return hit;
+                    }
+                    let _flight = cache.flight("k").await;
+                    if let Some(hit) = cache.get("k", 1) {
+                        return hit;
+                    }
+                    computed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    let body = Bytes::from_static(b"answer");
+                    cache.put("k".into(), 1, body.clone());
+                    body
+                })
+            })
+            .collect();
+        for r in requests {
+            assert_eq!(r.await.unwrap(), Bytes::from_static(b"answer"));
+        }
+        assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Other keys are not held up by it.
+        let _k = cache.flight("k").await;
+        let other = tokio::time::timeout(std::time::Duration::from_secs(1), cache.flight("j"));
+        assert!(other.await.is_ok());
     }
 
     #[test]

@@ -128,6 +128,10 @@ pub async fn list(
     if let Some(body) = state.premises_cache.get(&key, version) {
         return Ok(analysis_http::geojson_response(body, true, gzip_ok));
     }
+    let _flight = state.premises_cache.flight(&key).await;
+    if let Some(body) = state.premises_cache.get(&key, version) {
+        return Ok(analysis_http::geojson_response(body, true, gzip_ok));
+    }
     let crs_choice = state.config.crs;
     let (premises, history, risk) = state
         .db
