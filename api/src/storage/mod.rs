@@ -725,10 +725,9 @@ mod tests {
         assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
     }
 
-    #[test]
-    fn training_needs_known_premises_and_is_stored_once() {
-        let mut store = Store::open_in_memory().unwrap();
-        let pub_ = Premises {
+    /// One pub, `osm:node/1`.
+    fn the_bell() -> Premises {
+        Premises {
             source_id: "osm:node/1".into(),
             name: "The Bell".into(),
             address: None,
@@ -740,7 +739,13 @@ mod tests {
             closing: Default::default(),
             safe_space: false,
             district: Some("Luton".into()),
-        };
+        }
+    }
+
+    #[test]
+    fn training_needs_known_premises_and_is_stored_once() {
+        let mut store = Store::open_in_memory().unwrap();
+        let pub_ = the_bell();
         store
             .import_premises(std::slice::from_ref(&pub_), &meta())
             .unwrap();
@@ -782,19 +787,7 @@ mod tests {
     fn concurrent_writers_wait_for_each_other_instead_of_failing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
-        let venue = Premises {
-            source_id: "osm:node/1".into(),
-            name: "The Bell".into(),
-            address: None,
-            postcode: None,
-            kind: planner::PremisesKind::Pub,
-            lon: -0.41,
-            lat: 51.88,
-            licence_ref: None,
-            closing: Default::default(),
-            safe_space: false,
-            district: None,
-        };
+        let venue = the_bell();
         Store::open(&path)
             .unwrap()
             .import_premises(&[venue], &meta())
