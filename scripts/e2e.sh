@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The map UI's end-to-end tests: a fresh demo database in a temporary folder, one user per
 # role with known passwords, `firefly serve` on a random loopback port, then the tests in
-# tests/e2e (node --test, Debian's Chromium through playwright-core). FIREFLY_BIN names the
-# binary (default $CARGO_TARGET_DIR or target, release/firefly). Everything stays on loopback.
+# tests/e2e (node --test, Debian's Chromium through playwright-core). Two more servers on the
+# same database serve small PMTiles basemaps written by tests/e2e/make-pmtiles.mjs, raster
+# (FIREFLY_URL_PMTILES) and vector (FIREFLY_URL_PMTILES_VECTOR), for the basemap tests.
+# FIREFLY_BIN names the binary (default $CARGO_TARGET_DIR or target, release/firefly).
+# Everything stays on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=${FIREFLY_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/firefly}
 WORK=$(mktemp -d)
-SERVER_PID=
+SERVER_PIDS=()
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -26,16 +29,31 @@ done
 # A second officer on another unit: the first must not see its itinerary.
 printf '%s\n' "$PASS" | (cd "$WORK" && "$BIN" users add e2e-officer2 --role officer --unit BD-FF1 --password-stdin >/dev/null)
 
-(cd "$WORK" && exec "$BIN" serve --addr 127.0.0.1:0 --ui-dir "$ROOT/map-ui/dist" >serve.log 2>&1) &
-SERVER_PID=$!
-URL=
-for _ in $(seq 1 100); do
-  URL=$(sed -n 's/^Firefly API on \(http:\/\/[0-9.:]*\).*/\1/p' "$WORK/serve.log" | head -1)
-  [ -n "$URL" ] && break
-  sleep 0.1
-done
-[ -n "$URL" ] || { echo "the server did not start:"; cat "$WORK/serve.log"; exit 1; }
-echo "== e2e: server on $URL"
+# serve LOG [FLAGS...]: starts `firefly serve` on a random loopback port in $WORK and sets
+# URL to its address once it listens.
+serve() {
+  local log=$1; shift
+  (cd "$WORK" && exec "$BIN" serve --addr 127.0.0.1:0 --ui-dir "$ROOT/map-ui/dist" "$@" >"$log" 2>&1) &
+  SERVER_PIDS+=($!)
+  URL=
+  for _ in $(seq 1 100); do
+    URL=$(sed -n 's/^Firefly API on \(http:\/\/[0-9.:]*\).*/\1/p' "$WORK/$log" | head -1)
+    [ -n "$URL" ] && break
+    sleep 0.1
+  done
+  [ -n "$URL" ] || { echo "the server did not start:"; cat "$WORK/$log"; exit 1; }
+}
+serve serve.log
+URL_PLAIN=$URL
+echo "== e2e: server on $URL_PLAIN"
+node tests/e2e/make-pmtiles.mjs "$WORK/basemap.pmtiles"
+serve serve-pmtiles.log --basemap-pmtiles "$WORK/basemap.pmtiles"
+URL_PMTILES=$URL
+node tests/e2e/make-pmtiles.mjs "$WORK/vector.pmtiles" --vector
+serve serve-vector.log --basemap-pmtiles "$WORK/vector.pmtiles"
+URL_PMTILES_VECTOR=$URL
+echo "== e2e: servers with PMTiles basemaps on $URL_PMTILES (raster) and $URL_PMTILES_VECTOR (vector)"
 mkdir -p tests/artifacts
 cd tests
-FIREFLY_URL=$URL FIREFLY_PASSWORD=$PASS timeout 300 node --test --test-concurrency=1 --test-timeout=120000 e2e/
+FIREFLY_URL=$URL_PLAIN FIREFLY_URL_PMTILES=$URL_PMTILES \
+  FIREFLY_URL_PMTILES_VECTOR=$URL_PMTILES_VECTOR FIREFLY_PASSWORD=$PASS timeout 300 node --test --test-concurrency=1 --test-timeout=120000 e2e/

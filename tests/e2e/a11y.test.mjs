@@ -1,8 +1,9 @@
 // Automated accessibility check: axe-core (WCAG 2.0 and 2.1, levels A and AA) on the login
-// page and on each role's view at the sizes it is used at. Any violation fails the test with
-// its rule, impact, help text and first targets; the full axe results of every scan go to
-// tests/artifacts/a11y-*.json. This file publishes a plan of its own first, so the officer's
-// view is scanned with an itinerary in it (node --test runs it before ui.test.mjs).
+// page, on each role's view at the sizes it is used at, and on the notice shown when a
+// basemap cannot load. Any violation fails the test with its rule, impact, help text and
+// first targets; the full axe results of every scan go to tests/artifacts/a11y-*.json. This
+// file publishes a plan of its own first, so the officer's view is scanned with an itinerary
+// in it (node --test runs it before ui.test.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -83,5 +84,17 @@ test('a11y: liaison view (phone)', async () => {
   await login(page, 'e2e-liaison');
   await idle(page);
   await scan(page, 'liaison-phone');
+  await context.close();
+});
+
+test('a11y: planner view (phone) with the notice of a basemap that could not load', async () => {
+  const { context, page } = await newPage(PHONE);
+  // A style URL out of reach (the request is aborted): the map falls back and says so.
+  await context.route('**/config.json', (route) => route.fulfill({ json: { basemap: 'https://tiles.invalid/style.json', pmtiles: null } }));
+  await login(page, 'e2e-planner');
+  await page.waitForSelector('#map-notice', { state: 'visible' });
+  await idle(page);
+  await scan(page, 'basemap-notice-phone');
+  await page.screenshot({ path: join(ARTIFACTS, 'basemap-notice-phone.png') });
   await context.close();
 });

@@ -2,7 +2,9 @@
 // playwright-core, no browser download), pages whose every non-loopback request is aborted,
 // login through the form, and a few map probes. scripts/e2e.sh sets FIREFLY_URL and
 // FIREFLY_PASSWORD (users e2e-planner, e2e-officer (LN-FF1), e2e-officer2 (BD-FF1),
-// e2e-liaison, e2e-admin).
+// e2e-liaison, e2e-admin), and FIREFLY_URL_PMTILES and FIREFLY_URL_PMTILES_VECTOR: more
+// servers on the same database with a raster and a vector PMTiles basemap
+// (tests/e2e/make-pmtiles.mjs).
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const URL_BASE = process.env.FIREFLY_URL;
+export const URL_PMTILES = process.env.FIREFLY_URL_PMTILES;
+export const URL_PMTILES_VECTOR = process.env.FIREFLY_URL_PMTILES_VECTOR;
 export const PASSWORD = process.env.FIREFLY_PASSWORD;
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 export const DESKTOP = { width: 1280, height: 800 };
@@ -61,8 +65,8 @@ export async function newPage(viewport) {
 }
 
 /** Logs in through the form and waits for the map's `load` and the view to be ready. */
-export async function login(page, user) {
-  await page.goto(URL_BASE + '/');
+export async function login(page, user, base = URL_BASE) {
+  await page.goto(base + '/');
   await page.waitForSelector('#login-form', { state: 'visible' });
   await page.fill('#username', user);
   await page.fill('#password', PASSWORD);
