@@ -2,6 +2,7 @@
 // the planner view; officer; liaison). Talks only to the Firefly API on the same origin,
 // with the session cookie that POST /api/v1/auth/login sets.
 import maplibregl from 'maplibre-gl';
+import polylabel from 'polylabel';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const h = (tag, attrs = {}, ...children) => {
@@ -354,14 +355,31 @@ async function createMap() {
   // Over a basemap only the outlines are drawn; offline, a white fill makes the area stand out.
   if (basemap.status !== 'ok') addDistrictFill(map);
   map.addLayer({ id: 'districts-line', type: 'line', source: 'boundaries', paint: { 'line-color': '#555', 'line-width': 1.5, 'line-dasharray': [3, 2] } });
-  map.addLayer({
-    id: 'districts-label',
-    type: 'symbol',
-    source: 'boundaries',
-    layout: { 'text-field': ['get', 'lad20nm'], 'text-size': 12, 'text-font': ['Open Sans Regular'] },
-    paint: { 'text-color': '#444', 'text-halo-color': '#fff', 'text-halo-width': 1 },
-    minzoom: 20, // glyphs need a server; the names are in the legend instead when offline
-  });
+  addDistrictLabels(map, boundaries);
+}
+
+/**
+ * District names as HTML markers: a symbol layer would need glyphs from a font server,
+ * which the offline map does not have. Each name sits at its district's pole of
+ * inaccessibility (polylabel), inside even a C-shaped district such as Central
+ * Bedfordshire. Decorative for screen readers: the districts are named in the tables.
+ */
+function addDistrictLabels(map, boundaries) {
+  for (const f of boundaries.features) {
+    const name = f.properties.lad20nm;
+    const polygons = f.geometry.type === 'MultiPolygon' ? f.geometry.coordinates : [f.geometry.coordinates];
+    const largest = polygons.reduce((a, b) => (ringArea(b[0]) > ringArea(a[0]) ? b : a));
+    const at = polylabel(largest, 0.001);
+    const el = h('div', { class: 'district-label', 'aria-hidden': 'true', text: name });
+    new maplibregl.Marker({ element: el, anchor: 'center' }).setLngLat(at).addTo(map);
+  }
+}
+
+/** A ring's area in square degrees (shoelace): only to compare parts of one district. */
+function ringArea(ring) {
+  let a = 0;
+  for (let i = 1; i < ring.length; i++) a += ring[i - 1][0] * ring[i][1] - ring[i][0] * ring[i - 1][1];
+  return Math.abs(a / 2);
 }
 
 function addDistrictFill(map, beforeId) {

@@ -57,6 +57,23 @@ test('planner: hotspots, zones, venues, incidents; interactive time; hour slider
   assert.ok(await page.isVisible('#hotspot-legend'));
   assert.match(await page.textContent('.maplibregl-ctrl-attrib'), /OpenStreetMap/);
   assert.match(await page.textContent('.maplibregl-ctrl-attrib'), /police\.uk/);
+  // The offline background names its districts, each label inside its own district.
+  const labels = await page.evaluate(() => {
+    const m = window.__firefly.map;
+    const box = m.getContainer().getBoundingClientRect();
+    return [...document.querySelectorAll('.district-label')].map((el) => {
+      const r = el.getBoundingClientRect();
+      const x = r.left + r.width / 2 - box.left;
+      const y = r.top + r.height / 2 - box.top;
+      const under = m.queryRenderedFeatures([x, y], { layers: ['districts-fill'] }).map((f) => f.properties.lad20nm);
+      return { name: el.textContent, under, visible: r.width > 0 && x > 0 && y > 0 && x < box.width && y < box.height };
+    });
+  });
+  assert.deepEqual(labels.map((l) => l.name).sort(), ['Bedford', 'Central Bedfordshire', 'Luton']);
+  for (const l of labels) {
+    assert.ok(l.visible, `${l.name} label on screen`);
+    assert.deepEqual(l.under, [l.name], `${l.name} label lies inside ${l.name}`);
+  }
   await shot(page, 'planner-desktop');
 
   // Gi* classes with their legend.
