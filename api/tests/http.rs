@@ -748,6 +748,89 @@ async fn hotspots_have_the_contract_properties_and_are_cached_until_an_import() 
     );
 }
 
+/// `GET uri` with a bearer token and this `Accept-Encoding`.
+async fn get_encoded(app: &axum::Router, uri: &str, token: &str, accept: &str) -> Answer {
+    let req = Request::get(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::ACCEPT_ENCODING, accept)
+        .body(Body::empty())
+        .unwrap();
+    send(app, req).await
+}
+
+fn decoded(a: &Answer) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match a.header(header::CONTENT_ENCODING) {
+        "" => out.clone_from(&a.body),
+        "gzip" => {
+            flate2::read::GzDecoder::new(&a.body[..])
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        "br" => {
+            brotli::Decompressor::new(&a.body[..], 4096)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        other => panic!("unexpected content-encoding {other}"),
+    }
+    out
+}
+
+#[tokio::test]
+async fn cached_answers_come_in_the_coding_the_client_prefers_and_shrink_once_popular() {
+    let env = env();
+    let token = login(&env.app, "planner").await;
+    for uri in [
+        "/api/v1/hotspots?method=kde&cell=50&window=all",
+        "/api/v1/zones?cell=50&window=all&hot_percent=5",
+        "/api/v1/premises",
+    ] {
+        let plain = get_encoded(&env.app, uri, &token, "identity").await;
+        plain.expect(StatusCode::OK);
+        assert_eq!(plain.header(header::CONTENT_ENCODING), "", "{uri}");
+        assert_eq!(plain.header(header::VARY), "accept-encoding", "{uri}");
+        for (accept, coding) in [
+            ("gzip, deflate, br, zstd", "br"),
+            ("gzip", "gzip"),
+            ("br;q=0, gzip;q=0.8", "gzip"),
+            ("br;q=0, gzip;q=0", ""),
+        ] {
+            let a = get_encoded(&env.app, uri, &token, accept).await;
+            a.expect(StatusCode::OK);
+            assert_eq!(a.header(header::CONTENT_ENCODING), coding, "{uri} {accept}");
+            assert_eq!(a.header(header::VARY), "accept-encoding", "{uri} {accept}");
+            assert_eq!(a.content_type(), "application/geo+json");
+            // Every coding carries the same document (the cached plain body).
+            assert_eq!(decoded(&a), plain.body, "{uri} {accept}");
+            if !coding.is_empty() {
+                assert!(a.body.len() < plain.body.len() / 3, "{uri} {accept}");
+            }
+        }
+    }
+    // Asked for again, a brotli answer is recompressed at the best level in the background:
+    // the same document, in fewer bytes.
+    let uri = "/api/v1/hotspots?method=kde&cell=50&window=all";
+    let first = get_encoded(&env.app, uri, &token, "br").await;
+    let mut later = get_encoded(&env.app, uri, &token, "br").await;
+    for _ in 0..300 {
+        if later.body.len() < first.body.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        later = get_encoded(&env.app, uri, &token, "br").await;
+    }
+    assert!(
+        later.body.len() < first.body.len(),
+        "best {} fast {}",
+        later.body.len(),
+        first.body.len()
+    );
+    assert_eq!(decoded(&later), decoded(&first));
+    assert_eq!(later.headers["x-firefly-cache"], "hit");
+}
+
 #[tokio::test]
 async fn zones_are_geojson_named_after_venues() {
     let env = env();

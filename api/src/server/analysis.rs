@@ -8,6 +8,7 @@
 //! capped at [`MAX_API_CELLS`] so one request cannot take the server's memory.
 
 use super::auth::Require;
+use super::encoding::Encoding;
 use super::error::{AppError, AppQuery};
 use super::policy::{HotspotCells, Zones};
 use super::state::AppState;
@@ -22,7 +23,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
-use std::io::Write;
 use std::sync::atomic::Ordering;
 
 /// Most cells a grid requested over HTTP may have (the CLI allows more).
@@ -204,53 +204,25 @@ fn finish(mut value: Value, warnings: Vec<String>) -> Result<Bytes, Failure> {
     ))
 }
 
-pub(super) fn geojson_response(body: Bytes, hit: bool, gzipped: bool) -> Response {
+pub(super) fn geojson_response(body: Bytes, hit: bool, encoding: Encoding) -> Response {
     let mut res = ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response();
     let h = res.headers_mut();
     h.insert(
         "x-firefly-cache",
         HeaderValue::from_static(if hit { "hit" } else { "miss" }),
     );
-    if gzipped {
-        // Already compressed once, when cached: the compression layer leaves it alone.
-        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    }
+    // Already compressed when cached: the compression layer leaves it alone.
+    encoding.mark(h);
     res
 }
 
-/// Whether the client takes gzip (`Accept-Encoding: gzip`, not `gzip;q=0`).
-pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|part| {
-            let mut it = part.split(';').map(str::trim);
-            it.next() == Some("gzip") && !it.any(|p| p.replace(' ', "") == "q=0")
-        })
-}
-
-pub(super) fn gzip(body: &[u8]) -> Result<Bytes, AppError> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 8),
-        flate2::Compression::default(),
-    );
-    enc.write_all(body)
-        .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(Bytes::from(
-        enc.finish().map_err(|e| AppError::Internal(e.into()))?,
-    ))
-}
-
 /// Answers from the cache, or loads, computes (on a blocking thread, at most one run per
-/// core at once), caches and answers. Large GeoJSON is compressed once and the compressed
-/// body cached beside the plain one, so a cache hit costs no compression.
+/// core at once), caches and answers. The plain body is cached, and beside it the body in
+/// the client's coding, so a cache hit costs no compression (see [`super::encoding`]).
 async fn cached<F>(
     state: &AppState,
     key: String,
-    gzip_ok: bool,
+    encoding: Encoding,
     needs_premises: bool,
     compute: F,
 ) -> Result<Response, AppError>
@@ -260,19 +232,17 @@ where
         + 'static,
 {
     let version = state.versions.get(&state.db).await?.data;
-    let gz_key = format!("{key}|gzip");
-    let answer_key = if gzip_ok { &gz_key } else { &key };
-    if let Some(body) = state.cache.get(answer_key, version) {
+    if let Some(body) = state.recompress.get(&state.cache, &key, version, encoding) {
         state.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-        return Ok(geojson_response(body, true, gzip_ok));
+        return Ok(geojson_response(body, true, encoding));
     }
     let _flight = state.cache.flight(&key).await;
-    if let Some(body) = state.cache.get(answer_key, version) {
+    if let Some(body) = state.recompress.get(&state.cache, &key, version, encoding) {
         // Computed by the request this one waited for.
         state.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-        return Ok(geojson_response(body, true, gzip_ok));
+        return Ok(geojson_response(body, true, encoding));
     }
-    let (body, hit) = match state.cache.get(&key, version) {
+    let (plain, hit) = match state.cache.get(&key, version) {
         Some(body) => (body, true),
         None => (
             compute_cached(state, &key, version, needs_premises, compute).await?,
@@ -283,14 +253,11 @@ where
         .metrics
         .cache_hits
         .fetch_add(hit as u64, Ordering::Relaxed);
-    if !gzip_ok {
-        return Ok(geojson_response(body, hit, false));
-    }
-    let compressed = tokio::task::spawn_blocking(move || gzip(&body))
-        .await
-        .map_err(|e| AppError::Internal(anyhow!("compression task failed: {e}")))??;
-    state.cache.put(gz_key, version, compressed.clone());
-    Ok(geojson_response(compressed, hit, true))
+    let body = state
+        .recompress
+        .put(&state.cache, &key, version, encoding, plain)
+        .await?;
+    Ok(geojson_response(body, hit, encoding))
 }
 
 async fn compute_cached<F>(
@@ -417,7 +384,7 @@ pub async fn hotspots(
     cached(
         &state,
         key,
-        accepts_gzip(&headers),
+        Encoding::negotiate(&headers),
         false,
         move |incidents, _| {
             let mut warnings = Vec::new();
@@ -477,7 +444,7 @@ pub async fn zones(
     cached(
         &state,
         key,
-        accepts_gzip(&headers),
+        Encoding::negotiate(&headers),
         true,
         move |incidents, premises| {
             let mut warnings = Vec::new();

@@ -11,6 +11,7 @@
 //! | `ratelimit` | the in-memory login rate limiter |
 //! | `metrics` | request counts and durations, Prometheus text at `/metrics` |
 //! | `cache` | hotspot and zone results per (parameters, data version) |
+//! | `encoding` | `Accept-Encoding` negotiation; cached answers compressed fast at first, best once popular |
 //! | `versions`, `sessions` | the data versions and the sessions read recently, so a cache hit needs no database round trip |
 //! | `incidents`, `premises`, `analysis`, `audit` | the data endpoints |
 //! | `plans` | plans (create, read, publish, re-plan, rota CSV, calendars, dosage), the officer's itinerary and check-ins |
@@ -22,6 +23,7 @@ pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod encoding;
 pub mod error;
 pub mod imports;
 pub mod incidents;
@@ -46,6 +48,13 @@ pub use state::{AppState, Db};
 use std::future::Future;
 use std::net::SocketAddr;
 
+/// The send buffer of each connection. The kernel's default starts at 16 KiB and grows
+/// slowly, so a cached answer of 100 KB or more was written in pieces, with a trip through
+/// the event loop between them; with room for the whole answer, one write hands it to the
+/// kernel and the task is free (measured: 24,000 instead of 18,000 answers a second for a
+/// 136 KB viewport on one core). It is a ceiling, not an allocation.
+const SEND_BUFFER: usize = 1 << 20;
+
 /// Serves `state` on `listener` until `shutdown` completes, then lets requests in flight
 /// finish (graceful shutdown).
 pub async fn serve(
@@ -53,6 +62,12 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(SEND_BUFFER) {
+            tracing::debug!(error = %e, "could not enlarge a connection's send buffer");
+        }
+    });
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -7,11 +7,13 @@
 
 use super::analysis as analysis_http;
 use super::auth::Require;
+use super::encoding::Encoding;
 use super::error::{AppError, AppPath, AppQuery};
 use super::incidents::unprocessable;
 use super::policy::PremisesRead;
 use super::state::AppState;
 use crate::analysis;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -123,14 +125,15 @@ pub async fn list(
     // and the date (statuses fall due): all three are in the cache's key or version.
     let today = today(&state);
     let version = state.versions.get(&state.db).await?.premises;
-    let gzip_ok = analysis_http::accepts_gzip(&headers);
-    let key = format!("premises|{bbox:?}|{wanted:?}|{today}|gzip={gzip_ok}");
-    if let Some(body) = state.premises_cache.get(&key, version) {
-        return Ok(analysis_http::geojson_response(body, true, gzip_ok));
+    let encoding = Encoding::negotiate(&headers);
+    let key = format!("premises|{bbox:?}|{wanted:?}|{today}");
+    let cache = &state.premises_cache;
+    if let Some(body) = state.recompress.get(cache, &key, version, encoding) {
+        return Ok(analysis_http::geojson_response(body, true, encoding));
     }
-    let _flight = state.premises_cache.flight(&key).await;
-    if let Some(body) = state.premises_cache.get(&key, version) {
-        return Ok(analysis_http::geojson_response(body, true, gzip_ok));
+    let _flight = cache.flight(&key).await;
+    if let Some(body) = state.recompress.get(cache, &key, version, encoding) {
+        return Ok(analysis_http::geojson_response(body, true, encoding));
     }
     let crs_choice = state.config.crs;
     let (premises, history, risk) = state
@@ -169,14 +172,13 @@ pub async fn list(
             "training_label": fictional.then_some(FICTIONAL_LABEL),
         }
     });
-    let raw = serde_json::to_vec(&doc).map_err(|e| AppError::Internal(e.into()))?;
-    let body = if gzip_ok {
-        analysis_http::gzip(&raw)?
-    } else {
-        raw.into()
-    };
-    state.premises_cache.put(key, version, body.clone());
-    Ok(analysis_http::geojson_response(body, false, gzip_ok))
+    let plain = Bytes::from(serde_json::to_vec(&doc).map_err(|e| AppError::Internal(e.into()))?);
+    cache.put(key.clone(), version, plain.clone());
+    let body = state
+        .recompress
+        .put(cache, &key, version, encoding, plain)
+        .await?;
+    Ok(analysis_http::geojson_response(body, false, encoding))
 }
 
 /// Each venue's risk rank (1 = most harm) and count of night-time-economy incidents within

@@ -9,6 +9,7 @@
 //! would make a long read (loading a million incidents for scoring) block every login.
 
 use super::cache::ResultCache;
+use super::encoding::Recompressor;
 use super::error::AppError;
 use super::metrics::Metrics;
 use super::ratelimit::LoginLimiter;
@@ -82,9 +83,11 @@ pub struct Inner {
     pub server: ServerConfig,
     pub db: Arc<Db>,
     /// Hotspot and zone results per (parameters, data version).
-    pub cache: ResultCache,
+    pub cache: Arc<ResultCache>,
     /// Premises GeoJSON, keyed by filters and day, versioned by imports and training records.
-    pub premises_cache: ResultCache,
+    pub premises_cache: Arc<ResultCache>,
+    /// Compresses cached answers again, better, when they are asked for twice.
+    pub recompress: Recompressor,
     /// The data versions, read from the database at most once a second.
     pub versions: DataVersions,
     /// Sessions read recently.
@@ -115,8 +118,9 @@ impl AppState {
             config,
             server,
             db,
-            cache: ResultCache::new(64, 256 << 20),
-            premises_cache: ResultCache::new(32, 32 << 20),
+            cache: Arc::new(ResultCache::new(64, 256 << 20)),
+            premises_cache: Arc::new(ResultCache::new(32, 32 << 20)),
+            recompress: Recompressor::default(),
             metrics: Metrics::default(),
             compute: Arc::new(Semaphore::new(cores)),
         })))
