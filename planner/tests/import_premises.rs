@@ -18,7 +18,7 @@
 
 use jiff::civil::{Date, Time, date, time};
 use planner::import::premises::{
-    closing_times, read_council_register, read_osm_csv, read_osm_geojson,
+    closing_times, is_osm_tsv, read_council_register, read_osm_csv, read_osm_geojson, read_osm_tsv,
 };
 use planner::import::training::read_training;
 use planner::import::units::read_units;
@@ -129,6 +129,104 @@ fn bedfordshire_osm_csv_matches_the_geojson() {
             (&g.name, g.lon, g.lat, &g.district, g.kind)
         );
     }
+}
+
+/// The upstream `pubnames.tsv` (all of Great Britain). Counts re-counted with awk:
+/// `awk -F'\t' '$4!=""' | wc -l` = 19,855 rows with a point (and `'$4==""'` 18,232
+/// without); `awk -F'\t' '$4!=""{print $3}' | sort | uniq -d | wc -l` = 25 ids listed twice,
+/// each time with the same coordinates (`sort -u` on id, lat, lon leaves no repeated id).
+#[test]
+fn great_britain_pub_names_tsv_imports_every_pub_with_a_point() {
+    use std::io::Read;
+    let mut tsv = Vec::new();
+    flate2::read::GzDecoder::new(&read("premises/pubnames_uk_osm_2022-01.tsv.gz")[..])
+        .read_to_end(&mut tsv)
+        .unwrap();
+    assert!(is_osm_tsv(&tsv));
+    let r = read_osm_tsv("pubnames_uk_osm_2022-01.tsv", &tsv[..]);
+    assert!(r.is_clean(), "{:?}", first_errors(&r));
+    assert_eq!(r.rows, 38_087);
+    assert_eq!(r.records.len(), 19_855 - 25);
+    let skipped: BTreeMap<&str, u64> = r.skipped.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        skipped,
+        BTreeMap::from([
+            (
+                "no coordinates (an OSM way or relation: the extract has points for nodes only)",
+                18_232
+            ),
+            (
+                "repeated node (a pub on a border, in two country extracts)",
+                25
+            ),
+        ])
+    );
+    // The first row of the file, exactly: `012 Bar & Grill Restaurant ... 269253652
+    // 51.542752 0.0032106`, on line 1 (no header).
+    let first = &r.records[0];
+    assert_eq!(first.source_id, "osm:node/269253652");
+    assert_eq!(first.name, "012 Bar & Grill Restaurant");
+    assert_eq!((first.lat, first.lon), (51.542752, 0.0032106));
+    assert_eq!(first.kind, PremisesKind::Pub);
+    assert_eq!(r.lines[0], 1);
+    // Every Bedfordshire pub (made from this file) is here, at the same place and name.
+    let bedfordshire = read_osm_csv(
+        "bedfordshire_pubs_osm_2022-01.csv",
+        &read("premises/bedfordshire_pubs_osm_2022-01.csv")[..],
+    );
+    let all: HashMap<_, _> = r
+        .records
+        .iter()
+        .map(|p| (p.source_id.as_str(), p))
+        .collect();
+    for p in &bedfordshire.records {
+        let g = all
+            .get(p.source_id.as_str())
+            .unwrap_or_else(|| panic!("{}", p.source_id));
+        assert_eq!((&p.name, p.lon, p.lat), (&g.name, g.lon, g.lat));
+    }
+}
+
+#[test]
+fn pub_names_tsv_rejections_name_line_and_field() {
+    let tsv = "A\tA\t1\t51.5\t-0.1\n\
+               B\tB\tway/2\t51.5\t-0.1\n\
+               C\tC\t3\t151.5\t-0.1\n\
+               D\tD\t4\t51.5\n\
+               A again\tA again\t1\t51.6\t-0.1\n\
+               \t\t5\t51.5\t-0.1\n\
+               The \"Local\"\tThe Local\t6\t52\t-1\n";
+    assert!(is_osm_tsv(tsv.as_bytes()));
+    let r = read_osm_tsv("pubs.tsv", tsv.as_bytes());
+    let got: Vec<(u64, &str)> = r
+        .errors
+        .iter()
+        .map(|e| (e.line, e.field.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2, "osm_id"),
+            (3, "latitude"),
+            (4, "row"),
+            (5, "osm_id"),
+            (6, "name")
+        ],
+        "{:?}",
+        r.errors
+    );
+    assert!(
+        r.errors[3].reason.contains("first at line 1"),
+        "{}",
+        r.errors[3].reason
+    );
+    // Quotes are characters in a TSV, not CSV quoting.
+    assert_eq!(r.records.len(), 2);
+    assert_eq!(r.records[1].name, "The \"Local\"");
+    assert!(!is_osm_tsv(b"name,osm_node_id\n"));
+    assert!(!is_osm_tsv(
+        b"name\tnormalized_name\tosm_id\tlatitude\tlongitude\n"
+    ));
 }
 
 #[test]

@@ -80,7 +80,7 @@ pub enum PremisesFormat {
     Csv,
     /// OSM-style GeoJSON points.
     Geojson,
-    /// OpenStreetMap extract: GeoJSON, or CSV with osm_node_id.
+    /// OpenStreetMap extract: GeoJSON, CSV with osm_node_id, or mlj/uk-pub-names' pubnames.tsv.
     Osm,
 }
 
@@ -480,12 +480,15 @@ pub fn premises_from_bytes<S: BorrowMut<Store>>(
             PremisesFormat::Osm | PremisesFormat::Auto if input.json => {
                 (premises::read_osm_geojson(name, bytes), "osm-geojson")
             }
+            PremisesFormat::Osm | PremisesFormat::Auto if premises::is_osm_tsv(bytes) => {
+                (premises::read_osm_tsv(name, bytes), "osm-tsv")
+            }
             _ if headers_of(bytes).iter().any(|h| h == "osm_node_id") => {
                 (premises::read_osm_csv(name, bytes), "osm-csv")
             }
             PremisesFormat::Osm => {
                 return Err(Failure::Invalid(anyhow!(
-                    "{name}: not an OSM GeoJSON or OSM CSV (osm_node_id column) file"
+                    "{name}: not an OSM GeoJSON, OSM CSV (osm_node_id column) or pubnames.tsv file"
                 )));
             }
             _ => (

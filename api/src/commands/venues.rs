@@ -150,7 +150,7 @@ pub fn run(config: &Config, args: VenueArgs) -> Result<(), Failure> {
                 thousands(report.n_attributed as u64),
                 thousands(report.n_incidents as u64),
                 report.radius,
-                venues.len(),
+                thousands(venues.len() as u64),
                 report.months,
                 shown
             );

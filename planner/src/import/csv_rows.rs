@@ -65,6 +65,33 @@ impl<R: Read> CsvRows<R> {
         })
     }
 
+    /// Opens a tab-separated file without a header row whose columns are `names`, in
+    /// order. Quotes are plain characters, as in most TSV exports (a pub called
+    /// `The "Local"` stays so).
+    pub fn headerless_tsv(file: &str, input: R, names: &[&str]) -> Self {
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(b'\t')
+            .quoting(false)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(CrlfToLf::new(input));
+        let headers: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let columns = Rc::new(
+            headers
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.clone(), i))
+                .collect(),
+        );
+        CsvRows {
+            file: Rc::from(file),
+            reader,
+            columns,
+            headers,
+            done: false,
+        }
+    }
+
     pub fn headers(&self) -> &[String] {
         &self.headers
     }

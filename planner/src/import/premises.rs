@@ -1,4 +1,4 @@
-//! Licensed premises from OpenStreetMap (GeoJSON, or the `mlj/uk-pub-names` CSV) and from
+//! Licensed premises from OpenStreetMap (GeoJSON, or the `mlj/uk-pub-names` TSV or CSV) and from
 //! council premises-licence registers (Arun, Worthing and Adur, as geocoded by
 //! `psychty/alc_licences`).
 //!
@@ -426,6 +426,90 @@ fn osm_csv_row(row: &Row, seen: &mut HashMap<String, u64>) -> Result<Premises, R
         safe_space: false,
         district,
     })
+}
+
+/// The columns of `mlj/uk-pub-names`' `pubnames.tsv` (no header row).
+pub const OSM_TSV_COLUMNS: [&str; 5] =
+    ["name", "normalized_name", "osm_id", "latitude", "longitude"];
+
+/// Whether `input` looks like `pubnames.tsv`: its first line is five tab-separated fields,
+/// the third an OSM id.
+pub fn is_osm_tsv(input: &[u8]) -> bool {
+    let first = input.split(|&b| b == b'\n').next().unwrap_or(b"");
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    let fields: Vec<&[u8]> = first.split(|&b| b == b'\t').collect();
+    fields.len() == 5 && !fields[2].is_empty() && fields[2].iter().all(u8::is_ascii_digit)
+}
+
+/// Reads `mlj/uk-pub-names`' `pubnames.tsv`, every pub in England, Scotland and Wales:
+/// tab-separated, no header, columns [`OSM_TSV_COLUMNS`]. Every row is an OSM object
+/// tagged `amenity=pub`; only nodes have coordinates there, so a row with coordinates is
+/// `osm:node/<id>` (the same id as in the Bedfordshire CSV made from it), and a row without
+/// (a pub drawn as a building outline) is a documented skip. Pubs on the England-Wales
+/// border are in two of the country extracts, so the file repeats them: a repeat at the
+/// same place is a skip, at another place an error.
+pub fn read_osm_tsv(file: &str, input: impl Read) -> Import<Premises> {
+    let rows = super::CsvRows::headerless_tsv(file, input, &OSM_TSV_COLUMNS);
+    let mut seen: HashMap<String, (u64, f64, f64)> = HashMap::new();
+    parse_rows(rows, |row| osm_tsv_row(row, &mut seen))
+}
+
+fn osm_tsv_row(
+    row: &Row,
+    seen: &mut HashMap<String, (u64, f64, f64)>,
+) -> Result<Parsed<Premises>, RowError> {
+    if row.len() != OSM_TSV_COLUMNS.len() {
+        return Err(row.error(
+            "row",
+            format!(
+                "{} tab-separated fields, expected {} ({})",
+                row.len(),
+                OSM_TSV_COLUMNS.len(),
+                OSM_TSV_COLUMNS.join(", ")
+            ),
+        ));
+    }
+    let id = row.required("osm_id")?;
+    if !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(row.error(
+            "osm_id",
+            format!("{id:?} is not an OSM id (digits expected)"),
+        ));
+    }
+    let (lat_text, lon_text) = (row.get("latitude")?, row.get("longitude")?);
+    if lat_text.trim().is_empty() && lon_text.trim().is_empty() {
+        return Ok(Parsed::Skip(
+            "no coordinates (an OSM way or relation: the extract has points for nodes only)".into(),
+        ));
+    }
+    let name = row.required("name")?.to_string();
+    let (lon, lat) = parse_lonlat(lon_text, lat_text).map_err(|e| row.error(e.field, e.reason))?;
+    let source_id = format!("osm:node/{id}");
+    if let Some(&(first, lon0, lat0)) = seen.get(&source_id) {
+        if (lon0, lat0) == (lon, lat) {
+            return Ok(Parsed::Skip(
+                "repeated node (a pub on a border, in two country extracts)".into(),
+            ));
+        }
+        return Err(row.error(
+            "osm_id",
+            format!("OSM node {id} again, at another place (first at line {first})"),
+        ));
+    }
+    seen.insert(source_id.clone(), (row.line, lon, lat));
+    Ok(Parsed::Record(Premises {
+        source_id,
+        name,
+        address: None,
+        postcode: None,
+        kind: PremisesKind::Pub,
+        lon,
+        lat,
+        licence_ref: None,
+        closing: ClosingTimes::default(),
+        safe_space: false,
+        district: None,
+    }))
 }
 
 /// Which council register a CSV is, told by its header.
