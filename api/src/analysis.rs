@@ -257,11 +257,14 @@ pub fn prepare(
             max_y: a.y.max(b.y),
         }
     } else if let Some(path) = &config.boundary {
-        StudyArea::Boundary(
-            read_areas(path)?
-                .projected(&crs)
-                .context("projecting the force boundary")?,
-        )
+        StudyArea::Boundary(read_areas(path)?.projected(&crs).with_context(|| {
+            format!(
+                "the force boundary {} cannot be used with these incidents (set by \
+                         `boundary` in the config file, FIREFLY_BOUNDARY or --boundary-file; \
+                         give --bbox W,S,E,N or --boundary FILE for this data's area)",
+                path.display()
+            )
+        })?)
     } else {
         if let Some(w) = stretched_bbox_warning(&points) {
             warnings.push(w);
