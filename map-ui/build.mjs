@@ -6,6 +6,7 @@
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, rmSync, existsSync, writeFileSync, statSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,6 +42,23 @@ cpSync(join(data, 'demo', 'units.csv'), join(dist, 'units.csv'));
 if (existsSync(configFile)) cpSync(configFile, join(dist, 'config.json'));
 else writeFileSync(join(dist, 'config.json'), JSON.stringify({ basemap: null }) + '\n');
 const chunks = readdirSync(join(dist, 'chunks')).filter((f) => f.endsWith('.js')).map((f) => `chunks/${f}`);
+// Compressed once here, at the best levels, rather than by the server on every request:
+// `firefly serve` sends `app.js.br` (or `.gz`) to a browser that takes it.
+for (const f of ['app.js', 'style.css', 'boundaries.geojson', ...chunks]) {
+  const raw = readFileSync(join(dist, f));
+  writeFileSync(
+    join(dist, `${f}.br`),
+    brotliCompressSync(raw, {
+      params: {
+        [zlib.BROTLI_PARAM_QUALITY]: 11,
+        [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT,
+        [zlib.BROTLI_PARAM_SIZE_HINT]: raw.length,
+      },
+    }),
+  );
+  writeFileSync(join(dist, `${f}.gz`), gzipSync(raw, { level: 9 }));
+}
 for (const f of ['app.js', 'style.css', ...chunks]) {
-  console.log(`dist/${f}: ${(statSync(join(dist, f)).size / 1024).toFixed(0)} KiB`);
+  const kib = (name) => (statSync(join(dist, name)).size / 1024).toFixed(0);
+  console.log(`dist/${f}: ${kib(f)} KiB (brotli ${kib(`${f}.br`)} KiB, gzip ${kib(`${f}.gz`)} KiB)`);
 }

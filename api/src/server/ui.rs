@@ -2,7 +2,8 @@
 //! router's fallback, so every API route keeps precedence. Paths under `/api/` that match no
 //! route stay 404 problem details. A path with no file and no extension (`/planner`)
 //! answers `index.html` (the app routes on the client). When the UI is not built, `/`
-//! answers a short page saying how to build it.
+//! answers a short page saying how to build it. Files the build compressed ahead of time
+//! (`.br`, `.gz` beside them) are sent as such to clients that take them.
 //!
 //! Which folder: `server.ui_dir` (`--ui-dir`, `FIREFLY_UI_DIR`), else `./map-ui/dist`, else
 //! the one beside the sources (`CARGO_MANIFEST_DIR/../map-ui/dist`).
@@ -12,11 +13,12 @@
 //! requests), else the `basemap` of the `config.json` built into the UI, else none (the
 //! offline background of district boundaries).
 
+use super::encoding::Encoding;
 use super::error::AppError;
 use super::state::AppState;
 use crate::config::Basemap;
 use axum::extract::State;
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use std::path::{Component, Path, PathBuf};
 
@@ -91,6 +93,25 @@ fn file_response(path: &Path, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
+/// The copy of `file` that the build compressed ahead of time (`app.js.br`, `app.js.gz`:
+/// brotli 11 and gzip 9, see `map-ui/build.mjs`) in the client's coding, if there is one,
+/// so the 1 MB script is neither compressed per request nor sent larger than it need be.
+async fn precompressed(file: &Path, encoding: Encoding) -> Option<Response> {
+    let token = encoding.token()?;
+    let mut name = file.as_os_str().to_owned();
+    name.push(if encoding == Encoding::Brotli {
+        ".br"
+    } else {
+        ".gz"
+    });
+    let bytes = read(PathBuf::from(name)).await.ok()?;
+    let mut response = file_response(file, bytes);
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(token));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Some(response)
+}
+
 /// Reads a file on a blocking thread (tokio's `fs` feature is not enabled).
 async fn read(path: PathBuf) -> std::io::Result<Vec<u8>> {
     tokio::task::spawn_blocking(move || std::fs::read(path))
@@ -131,7 +152,12 @@ pub async fn map_config(State(state): State<AppState>) -> Response {
 }
 
 /// The router's fallback: UI files for GET and HEAD outside `/api/`, 404 otherwise.
-pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
+pub async fn fallback(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let path = uri.path();
     if path.starts_with("/api/") || !(method == Method::GET || method == Method::HEAD) {
         return super::routes::not_found(uri).await.into_response();
@@ -155,6 +181,9 @@ pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -
     } else {
         dir.join(&rel)
     };
+    if let Some(response) = precompressed(&file, Encoding::negotiate(&headers)).await {
+        return response;
+    }
     match read(file.clone()).await {
         Ok(bytes) => file_response(&file, bytes),
         // A client-side route (no extension) gets the app; a missing asset is 404.
