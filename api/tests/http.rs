@@ -758,26 +758,6 @@ async fn get_encoded(app: &axum::Router, uri: &str, token: &str, accept: &str) -
     send(app, req).await
 }
 
-fn decoded(a: &Answer) -> Vec<u8> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    match a.header(header::CONTENT_ENCODING) {
-        "" => out.clone_from(&a.body),
-        "gzip" => {
-            flate2::read::GzDecoder::new(&a.body[..])
-                .read_to_end(&mut out)
-                .unwrap();
-        }
-        "br" => {
-            brotli::Decompressor::new(&a.body[..], 4096)
-                .read_to_end(&mut out)
-                .unwrap();
-        }
-        other => panic!("unexpected content-encoding {other}"),
-    }
-    out
-}
-
 #[tokio::test]
 async fn cached_answers_come_in_the_coding_the_client_prefers_and_shrink_once_popular() {
     let env = env();
@@ -803,7 +783,7 @@ async fn cached_answers_come_in_the_coding_the_client_prefers_and_shrink_once_po
             assert_eq!(a.header(header::VARY), "accept-encoding", "{uri} {accept}");
             assert_eq!(a.content_type(), "application/geo+json");
             // Every coding carries the same document (the cached plain body).
-            assert_eq!(decoded(&a), plain.body, "{uri} {accept}");
+            assert_eq!(a.decoded(), plain.body, "{uri} {accept}");
             if !coding.is_empty() {
                 assert!(a.body.len() < plain.body.len() / 3, "{uri} {accept}");
             }
@@ -827,7 +807,7 @@ async fn cached_answers_come_in_the_coding_the_client_prefers_and_shrink_once_po
         later.body.len(),
         first.body.len()
     );
-    assert_eq!(decoded(&later), decoded(&first));
+    assert_eq!(later.decoded(), first.decoded());
     assert_eq!(later.headers["x-firefly-cache"], "hit");
 }
 

@@ -9,7 +9,7 @@ use api::config::ServerConfig;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
-use std::io::{Read, Write};
+use std::io::Write;
 
 async fn fetch(app: &axum::Router, uri: &str, accept: Option<&str>) -> Answer {
     let mut req = Request::get(uri);
@@ -17,25 +17,6 @@ async fn fetch(app: &axum::Router, uri: &str, accept: Option<&str>) -> Answer {
         req = req.header(header::ACCEPT_ENCODING, accept);
     }
     send(app, req.body(Body::empty()).unwrap()).await
-}
-
-fn decode(a: &Answer) -> Vec<u8> {
-    let mut out = Vec::new();
-    match a.header(header::CONTENT_ENCODING) {
-        "" => out.clone_from(&a.body),
-        "br" => {
-            brotli::Decompressor::new(&a.body[..], 4096)
-                .read_to_end(&mut out)
-                .unwrap();
-        }
-        "gzip" => {
-            flate2::read::GzDecoder::new(&a.body[..])
-                .read_to_end(&mut out)
-                .unwrap();
-        }
-        other => panic!("unexpected content-encoding {other}"),
-    }
-    out
 }
 
 #[tokio::test]
@@ -83,7 +64,7 @@ async fn precompressed_files_go_to_clients_that_take_them() {
             a.content_type().starts_with("text/javascript"),
             "{accept:?}"
         );
-        assert_eq!(decode(&a), script, "{accept:?}");
+        assert_eq!(a.decoded(), script, "{accept:?}");
         if body_len > 0 {
             assert_eq!(a.body.len(), body_len, "{accept:?}: the file as built");
         }
@@ -95,7 +76,7 @@ async fn precompressed_files_go_to_clients_that_take_them() {
     let css = fetch(&env.app, "/style.css", Some("gzip")).await;
     css.expect(StatusCode::OK);
     assert_eq!(
-        decode(&css),
+        css.decoded(),
         "body { margin: 0 }\n".repeat(500).into_bytes()
     );
     // The app's own routes still get index.html.

@@ -216,6 +216,29 @@ impl Answer {
     }
 }
 
+impl Answer {
+    /// The body decoded from its `Content-Encoding` (none, gzip or brotli).
+    pub fn decoded(&self) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        match self.header(header::CONTENT_ENCODING) {
+            "" => out.clone_from(&self.body),
+            "gzip" => {
+                flate2::read::GzDecoder::new(&self.body[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            "br" => {
+                brotli::Decompressor::new(&self.body[..], 4096)
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            other => panic!("unexpected content-encoding {other}"),
+        }
+        out
+    }
+}
+
 /// How a request proves who it is.
 #[derive(Clone, Copy)]
 pub enum Auth<'a> {
