@@ -232,38 +232,21 @@ where
         + 'static,
 {
     let version = state.versions.get(&state.db).await?.data;
-    if let Some(body) = state.recompress.get(&state.cache, &key, version, encoding) {
-        state.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-        return Ok(geojson_response(body, true, encoding));
-    }
-    let _flight = state.cache.flight(&key).await;
-    if let Some(body) = state.recompress.get(&state.cache, &key, version, encoding) {
-        // Computed by the request this one waited for.
-        state.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-        return Ok(geojson_response(body, true, encoding));
-    }
-    let (plain, hit) = match state.cache.get(&key, version) {
-        Some(body) => (body, true),
-        None => (
-            compute_cached(state, &key, version, needs_premises, compute).await?,
-            false,
-        ),
-    };
+    let (body, hit) = state
+        .recompress
+        .answer(&state.cache, &key, version, encoding, || {
+            compute_cached(state, needs_premises, compute)
+        })
+        .await?;
     state
         .metrics
         .cache_hits
         .fetch_add(hit as u64, Ordering::Relaxed);
-    let body = state
-        .recompress
-        .put(&state.cache, &key, version, encoding, plain)
-        .await?;
     Ok(geojson_response(body, hit, encoding))
 }
 
 async fn compute_cached<F>(
     state: &AppState,
-    key: &str,
-    version: i64,
     needs_premises: bool,
     compute: F,
 ) -> Result<Bytes, AppError>
@@ -273,8 +256,8 @@ where
         + 'static,
 {
     state.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
-    // The data is read after `version`: an import in between makes the entry look older
-    // than its data, so the next request recomputes; it never makes it look newer.
+    // The data is read after the caller read its version: an import in between makes the
+    // entry look older than its data, so the next request recomputes; never newer.
     let (incidents, premises) = state
         .db
         .run(move |s| {
@@ -300,7 +283,6 @@ where
     .await
     .map_err(|e| AppError::Internal(anyhow!("scoring task failed: {e}")))?
     .map_err(api_names)?;
-    state.cache.put(key.to_string(), version, body.clone());
     Ok(body)
 }
 

@@ -16,7 +16,8 @@ use super::cache::ResultCache;
 use anyhow::anyhow;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, header};
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::future::Future;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
@@ -133,8 +134,9 @@ impl Encoding {
 /// Schedules the best-effort recompression of answers asked for more than once.
 #[derive(Debug)]
 pub struct Recompressor {
-    /// `version|key|coding` of the answers recompressed or being recompressed.
-    claimed: Mutex<HashSet<String>>,
+    /// The answers (cache key in their coding) recompressed or being recompressed, with the
+    /// data version they were claimed at.
+    claimed: Mutex<HashMap<String, i64>>,
     /// One background job at a time.
     worker: Arc<Semaphore>,
 }
@@ -153,49 +155,77 @@ impl Default for Recompressor {
 const MAX_CLAIMS: usize = 4096;
 
 impl Recompressor {
-    /// The answer `key` (data version `version`) in `encoding`, if cached. A hit on a
-    /// compressed answer asks for its best-effort recompression.
-    pub fn get(
+    /// The answer `key` (data version `version`) in `encoding`, and whether it was cached:
+    /// the cached body in that coding; else the cached plain body, compressed; else the
+    /// plain body from `compute`, cached and compressed. Misses fly once per key
+    /// ([`ResultCache::flight`]). A hit on a brotli answer asks for its best-effort
+    /// recompression.
+    pub async fn answer<F, Fut>(
         &self,
         cache: &Arc<ResultCache>,
         key: &str,
         version: i64,
         encoding: Encoding,
-    ) -> Option<Bytes> {
-        let body = cache.get(&encoding.key(key), version)?;
-        if encoding == Encoding::Brotli {
-            self.upgrade(cache, key, version, encoding);
+        compute: F,
+    ) -> Result<(Bytes, bool), AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Bytes, AppError>>,
+    {
+        let encoded_key = encoding.key(key);
+        if let Some(body) = self.lookup(cache, key, &encoded_key, version, encoding) {
+            return Ok((body, true));
         }
-        Some(body)
-    }
-
-    /// Compresses the plain answer `plain` fast (on a blocking thread), caches it under
-    /// `key` in `encoding` and returns it.
-    pub async fn put(
-        &self,
-        cache: &ResultCache,
-        key: &str,
-        version: i64,
-        encoding: Encoding,
-        plain: Bytes,
-    ) -> Result<Bytes, AppError> {
+        let _flight = cache.flight(key).await;
+        if let Some(body) = self.lookup(cache, key, &encoded_key, version, encoding) {
+            return Ok((body, true)); // computed by the request this one waited for
+        }
+        let (plain, hit) = match cache.get(key, version) {
+            Some(plain) => (plain, true),
+            None => {
+                let plain = compute().await?;
+                cache.put(key.to_string(), version, plain.clone());
+                (plain, false)
+            }
+        };
         if encoding == Encoding::Identity {
-            return Ok(plain);
+            return Ok((plain, hit));
         }
         let body = tokio::task::spawn_blocking(move || encoding.compress(&plain, Effort::Fast))
             .await
             .map_err(|e| AppError::Internal(anyhow!("compression task failed: {e}")))?
             .map_err(|e| AppError::Internal(e.into()))?;
-        cache.put(encoding.key(key), version, body.clone());
-        Ok(body)
+        cache.put(encoded_key, version, body.clone());
+        Ok((body, hit))
+    }
+
+    fn lookup(
+        &self,
+        cache: &Arc<ResultCache>,
+        key: &str,
+        encoded_key: &str,
+        version: i64,
+        encoding: Encoding,
+    ) -> Option<Bytes> {
+        let body = cache.get(encoded_key, version)?;
+        if encoding == Encoding::Brotli {
+            self.upgrade(cache, key, encoded_key, version, encoding);
+        }
+        Some(body)
     }
 
     /// Recompresses the plain answer `key` at the best level in the background, once, if
     /// the worker is free (else a later hit asks again).
-    fn upgrade(&self, cache: &Arc<ResultCache>, key: &str, version: i64, encoding: Encoding) {
-        let claim = format!("{version}|{key}|{encoding:?}");
+    fn upgrade(
+        &self,
+        cache: &Arc<ResultCache>,
+        key: &str,
+        encoded_key: &str,
+        version: i64,
+        encoding: Encoding,
+    ) {
         let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
-        if claimed.contains(&claim) {
+        if claimed.get(encoded_key) == Some(&version) {
             return;
         }
         let Ok(permit) = self.worker.clone().try_acquire_owned() else {
@@ -204,17 +234,17 @@ impl Recompressor {
         if claimed.len() >= MAX_CLAIMS {
             claimed.clear();
         }
-        claimed.insert(claim);
+        claimed.insert(encoded_key.to_string(), version);
         drop(claimed);
         let cache = Arc::clone(cache);
-        let key = key.to_string();
+        let (key, encoded_key) = (key.to_string(), encoded_key.to_string());
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let Some(plain) = cache.get(&key, version) else {
                 return; // evicted, or the data changed since
             };
             match encoding.compress(&plain, Effort::Best) {
-                Ok(body) => cache.put(encoding.key(&key), version, body),
+                Ok(body) => cache.put(encoded_key, version, body),
                 Err(e) => tracing::warn!(error = %e, "recompressing a cached answer failed"),
             }
         });
@@ -315,19 +345,34 @@ mod tests {
             })
             .collect::<Vec<u8>>()
             .into();
-        cache.put("k".into(), 3, plain.clone());
-        let fast = recompress
-            .put(&cache, "k", 3, Encoding::Brotli, plain.clone())
-            .await
-            .unwrap();
-        assert_eq!(
-            recompress.get(&cache, "k", 3, Encoding::Brotli),
-            Some(fast.clone())
-        );
+        let computed = std::sync::atomic::AtomicUsize::new(0);
+        let ask = |version: i64, encoding: Encoding| {
+            let plain = plain.clone();
+            let computed = &computed;
+            let (cache, recompress) = (&cache, &recompress);
+            async move {
+                recompress
+                    .answer(cache, "k", version, encoding, || async move {
+                        computed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        Ok(plain)
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        let (fast, hit) = ask(3, Encoding::Brotli).await;
+        assert!(!hit);
+        assert_eq!(ask(3, Encoding::Brotli).await, (fast.clone(), true));
+        // Another coding of the same answer compresses the cached plain body: no recompute.
+        let (gz, hit) = ask(3, Encoding::Gzip).await;
+        assert!(hit);
+        assert_eq!(decode(Encoding::Gzip, &gz), plain);
+        assert_eq!(ask(3, Encoding::Identity).await, (plain.clone(), true));
+        assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 1);
         let mut best = fast.clone();
         for _ in 0..600 {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            best = recompress.get(&cache, "k", 3, Encoding::Brotli).unwrap();
+            best = ask(3, Encoding::Brotli).await.0;
             if best != fast {
                 break;
             }
@@ -341,7 +386,8 @@ mod tests {
         assert_eq!(decode(Encoding::Brotli, &best), plain);
         // Claimed once: no second job for the same answer.
         assert_eq!(recompress.claimed.lock().unwrap().len(), 1);
-        // Another data version is another answer.
-        assert_eq!(recompress.get(&cache, "k", 4, Encoding::Brotli), None);
+        // Another data version is another answer, computed again.
+        assert!(!ask(4, Encoding::Brotli).await.1);
+        assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 }

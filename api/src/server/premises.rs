@@ -127,14 +127,22 @@ pub async fn list(
     let version = state.versions.get(&state.db).await?.premises;
     let encoding = Encoding::negotiate(&headers);
     let key = format!("premises|{bbox:?}|{wanted:?}|{today}");
-    let cache = &state.premises_cache;
-    if let Some(body) = state.recompress.get(cache, &key, version, encoding) {
-        return Ok(analysis_http::geojson_response(body, true, encoding));
-    }
-    let _flight = cache.flight(&key).await;
-    if let Some(body) = state.recompress.get(cache, &key, version, encoding) {
-        return Ok(analysis_http::geojson_response(body, true, encoding));
-    }
+    let (body, hit) = state
+        .recompress
+        .answer(&state.premises_cache, &key, version, encoding, || {
+            list_body(&state, bbox, wanted, today)
+        })
+        .await?;
+    Ok(analysis_http::geojson_response(body, hit, encoding))
+}
+
+/// The premises GeoJSON (plain) for the list's filters.
+async fn list_body(
+    state: &AppState,
+    bbox: Option<[f64; 4]>,
+    wanted: Option<TrainingStatus>,
+    today: jiff::civil::Date,
+) -> Result<Bytes, AppError> {
     let crs_choice = state.config.crs;
     let (premises, history, risk) = state
         .db
@@ -172,13 +180,9 @@ pub async fn list(
             "training_label": fictional.then_some(FICTIONAL_LABEL),
         }
     });
-    let plain = Bytes::from(serde_json::to_vec(&doc).map_err(|e| AppError::Internal(e.into()))?);
-    cache.put(key.clone(), version, plain.clone());
-    let body = state
-        .recompress
-        .put(cache, &key, version, encoding, plain)
-        .await?;
-    Ok(analysis_http::geojson_response(body, false, encoding))
+    Ok(Bytes::from(
+        serde_json::to_vec(&doc).map_err(|e| AppError::Internal(e.into()))?,
+    ))
 }
 
 /// Each venue's risk rank (1 = most harm) and count of night-time-economy incidents within
