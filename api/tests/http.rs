@@ -748,16 +748,6 @@ async fn hotspots_have_the_contract_properties_and_are_cached_until_an_import() 
     );
 }
 
-/// `GET uri` with a bearer token and this `Accept-Encoding`.
-async fn get_encoded(app: &axum::Router, uri: &str, token: &str, accept: &str) -> Answer {
-    let req = Request::get(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::ACCEPT_ENCODING, accept)
-        .body(Body::empty())
-        .unwrap();
-    send(app, req).await
-}
-
 #[tokio::test]
 async fn cached_answers_come_in_the_coding_the_client_prefers_and_shrink_once_popular() {
     let env = env();
@@ -767,7 +757,7 @@ async fn cached_answers_come_in_the_coding_the_client_prefers_and_shrink_once_po
         "/api/v1/zones?cell=50&window=all&hot_percent=5",
         "/api/v1/premises",
     ] {
-        let plain = get_encoded(&env.app, uri, &token, "identity").await;
+        let plain = get_accepting(&env.app, uri, Some(&token), Some("identity")).await;
         plain.expect(StatusCode::OK);
         assert_eq!(plain.header(header::CONTENT_ENCODING), "", "{uri}");
         assert_eq!(plain.header(header::VARY), "accept-encoding", "{uri}");
@@ -777,7 +767,7 @@ async fn cached_answers_come_in_the_coding_the_client_prefers_and_shrink_once_po
             ("br;q=0, gzip;q=0.8", "gzip"),
             ("br;q=0, gzip;q=0", ""),
         ] {
-            let a = get_encoded(&env.app, uri, &token, accept).await;
+            let a = get_accepting(&env.app, uri, Some(&token), Some(accept)).await;
             a.expect(StatusCode::OK);
             assert_eq!(a.header(header::CONTENT_ENCODING), coding, "{uri} {accept}");
             assert_eq!(a.header(header::VARY), "accept-encoding", "{uri} {accept}");
@@ -792,14 +782,14 @@ async fn cached_answers_come_in_the_coding_the_client_prefers_and_shrink_once_po
     // Asked for again, a brotli answer is recompressed at the best level in the background:
     // the same document, in fewer bytes.
     let uri = "/api/v1/hotspots?method=kde&cell=50&window=all";
-    let first = get_encoded(&env.app, uri, &token, "br").await;
-    let mut later = get_encoded(&env.app, uri, &token, "br").await;
+    let first = get_accepting(&env.app, uri, Some(&token), Some("br")).await;
+    let mut later = get_accepting(&env.app, uri, Some(&token), Some("br")).await;
     for _ in 0..300 {
         if later.body.len() < first.body.len() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        later = get_encoded(&env.app, uri, &token, "br").await;
+        later = get_accepting(&env.app, uri, Some(&token), Some("br")).await;
     }
     assert!(
         later.body.len() < first.body.len(),

@@ -6,18 +6,9 @@
 mod common;
 
 use api::config::ServerConfig;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use common::*;
 use std::io::Write;
-
-async fn fetch(app: &axum::Router, uri: &str, accept: Option<&str>) -> Answer {
-    let mut req = Request::get(uri);
-    if let Some(accept) = accept {
-        req = req.header(header::ACCEPT_ENCODING, accept);
-    }
-    send(app, req.body(Body::empty()).unwrap()).await
-}
 
 #[tokio::test]
 async fn precompressed_files_go_to_clients_that_take_them() {
@@ -57,7 +48,7 @@ async fn precompressed_files_go_to_clients_that_take_them() {
         (None, "", script.len()),
         (Some("identity"), "", script.len()),
     ] {
-        let a = fetch(&env.app, "/app.js", accept).await;
+        let a = get_accepting(&env.app, "/app.js", None, accept).await;
         a.expect(StatusCode::OK);
         assert_eq!(a.header(header::CONTENT_ENCODING), coding, "{accept:?}");
         assert!(
@@ -73,14 +64,14 @@ async fn precompressed_files_go_to_clients_that_take_them() {
         }
     }
     // No precompressed copy: the plain file, compressed on the fly for gzip clients.
-    let css = fetch(&env.app, "/style.css", Some("gzip")).await;
+    let css = get_accepting(&env.app, "/style.css", None, Some("gzip")).await;
     css.expect(StatusCode::OK);
     assert_eq!(
         css.decoded(),
         "body { margin: 0 }\n".repeat(500).into_bytes()
     );
     // The app's own routes still get index.html.
-    let page = fetch(&env.app, "/planner", Some("br")).await;
+    let page = get_accepting(&env.app, "/planner", None, Some("br")).await;
     page.expect(StatusCode::OK);
     assert!(page.content_type().starts_with("text/html"));
 }

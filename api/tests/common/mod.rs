@@ -299,6 +299,23 @@ pub async fn call(
     call_as(app, method, uri, auth, body).await
 }
 
+/// `GET uri`, with a bearer token if given and this `Accept-Encoding` if given.
+pub async fn get_accepting(
+    app: &Router,
+    uri: &str,
+    token: Option<&str>,
+    accept_encoding: Option<&str>,
+) -> Answer {
+    let mut req = Request::get(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if let Some(accept) = accept_encoding {
+        req = req.header(header::ACCEPT_ENCODING, accept);
+    }
+    send(app, req.body(Body::empty()).unwrap()).await
+}
+
 pub async fn get(app: &Router, uri: &str, token: &str) -> Answer {
     call(app, "GET", uri, Some(token), None).await
 }

@@ -413,7 +413,18 @@ fn osm_csv_row(row: &Row, seen: &mut HashMap<String, u64>) -> Result<Premises, R
         ));
     }
     seen.insert(source_id.clone(), row.line);
-    Ok(Premises {
+    Ok(osm_pub(source_id, name, lon, lat, district))
+}
+
+/// A pub from the `mlj/uk-pub-names` lists, which give only a name and a point.
+fn osm_pub(
+    source_id: String,
+    name: String,
+    lon: f64,
+    lat: f64,
+    district: Option<String>,
+) -> Premises {
+    Premises {
         source_id,
         name,
         address: None,
@@ -425,7 +436,7 @@ fn osm_csv_row(row: &Row, seen: &mut HashMap<String, u64>) -> Result<Premises, R
         closing: ClosingTimes::default(),
         safe_space: false,
         district,
-    })
+    }
 }
 
 /// The columns of `mlj/uk-pub-names`' `pubnames.tsv` (no header row).
@@ -497,19 +508,7 @@ fn osm_tsv_row(
         ));
     }
     seen.insert(source_id.clone(), (row.line, lon, lat));
-    Ok(Parsed::Record(Premises {
-        source_id,
-        name,
-        address: None,
-        postcode: None,
-        kind: PremisesKind::Pub,
-        lon,
-        lat,
-        licence_ref: None,
-        closing: ClosingTimes::default(),
-        safe_space: false,
-        district: None,
-    }))
+    Ok(Parsed::Record(osm_pub(source_id, name, lon, lat, None)))
 }
 
 /// Which council register a CSV is, told by its header.
