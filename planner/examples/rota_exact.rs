@@ -2,7 +2,7 @@
 //! plan's own objective and bound (docs/rota-model.md).
 //!
 //! ```text
-//! cargo run --release -p planner --example rota_exact -- PLAN.json [--time-limit S] [--without-revisit]
+//! cargo run --release -p planner --example rota_exact -- PLAN.json [--time-limit S] [--without-revisit] [--warm-start]
 //! ```
 //!
 //! The programme is built from the JSON alone (`tests/common/rota_mip.rs`). The planner is
@@ -27,6 +27,7 @@ fn main() {
     let mut path = None;
     let mut time_limit = 120.0;
     let mut rules = Rules::ALL;
+    let mut warm = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -37,15 +38,20 @@ fn main() {
                     .expect("--time-limit SECONDS")
             }
             "--without-revisit" => rules = Rules::WITHOUT_REVISIT,
+            "--warm-start" => warm = true,
             _ if path.is_none() => path = Some(a),
             _ => {
-                eprintln!("usage: rota_exact PLAN.json [--time-limit S] [--without-revisit]");
+                eprintln!(
+                    "usage: rota_exact PLAN.json [--time-limit S] [--without-revisit] [--warm-start]"
+                );
                 std::process::exit(2);
             }
         }
     }
     let Some(path) = path else {
-        eprintln!("usage: rota_exact PLAN.json [--time-limit S] [--without-revisit]");
+        eprintln!(
+            "usage: rota_exact PLAN.json [--time-limit S] [--without-revisit] [--warm-start]"
+        );
         std::process::exit(2);
     };
     let text = std::fs::read_to_string(&path).expect("cannot read the plan JSON");
@@ -91,15 +97,24 @@ fn main() {
     if ties > 0 {
         println!("warning: {ties} walks lie within 1e-6 slot of a whole number of slots");
     }
-    let out = solve(&model, rules, time_limit);
+    let rows: Vec<Vec<Value>> =
+        serde_json::from_value(v["assignments"].clone()).expect("assignments");
+    let out = solve(&model, rules, time_limit, warm.then_some(&rows[..])).unwrap_or_else(|e| {
+        eprintln!("{path}: the plan is not a point of the programme: {e}");
+        std::process::exit(1);
+    });
     let which = if rules.revisit {
         "with every rule"
     } else {
         "WITHOUT the revisit rule"
     };
     println!(
-        "HiGHS ({which}; {} columns, {} rows; time limit {time_limit} s): {} after {:.1} s",
-        out.columns, out.rows, out.status, out.seconds
+        "HiGHS ({which}{}; {} columns, {} rows; time limit {time_limit} s): {} after {:.1} s",
+        if warm { ", started from the plan" } else { "" },
+        out.columns,
+        out.rows,
+        out.status,
+        out.seconds
     );
     match out.objective {
         Some(best) => println!(

@@ -212,7 +212,10 @@ fn check(name: &str, v: &Value) -> Checked {
         "{name}: the plan's objective {objective} is not its assignments' {recomputed}"
     );
 
-    let exact: Outcome = solve(&model, Rules::ALL, TIME_LIMIT);
+    // The plan is a point of the programme (so the programme is not tighter than the
+    // planner's rules, for this plan) and HiGHS's first solution.
+    let exact: Outcome = solve(&model, Rules::ALL, TIME_LIMIT, Some(&plan_rows))
+        .unwrap_or_else(|e| panic!("{name}: the plan is not a point of the programme: {e}"));
     assert!(exact.optimal, "{name}: HiGHS {}", exact.status);
     let optimum = exact.objective.unwrap();
     assert!(
@@ -249,7 +252,13 @@ fn check(name: &str, v: &Value) -> Checked {
     // optimum is at least the true one; where it is higher its itineraries break the rule.
     // It has many more optimal plans (staying is allowed), so HiGHS may take longer to
     // prove one: its best plan within the limit is enough to show the rule matters.
-    let loose = solve(&model, Rules::WITHOUT_REVISIT, LOOSE_TIME_LIMIT);
+    let loose = solve(
+        &model,
+        Rules::WITHOUT_REVISIT,
+        LOOSE_TIME_LIMIT,
+        Some(&plan_rows),
+    )
+    .unwrap();
     let without_revisit = loose.objective.unwrap();
     if loose.optimal {
         assert!(

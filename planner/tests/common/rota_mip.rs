@@ -316,9 +316,68 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
+/// The arcs (indices into `arcs`) that a unit's row of plan JSON assignments follows, or
+/// why the row is not a path of the unit's network.
+fn row_arcs(m: &Model, u: &Unit, arcs: &[Arc], row: &[Value]) -> Result<Vec<usize>, String> {
+    let (first, end) = u.shift;
+    let zone = |v: &Value| -> Result<Option<usize>, String> {
+        match v.as_str() {
+            None => Ok(None),
+            Some(id) => m
+                .zones
+                .iter()
+                .position(|z| z.id == id)
+                .map(Some)
+                .ok_or_else(|| format!("unknown zone {id}")),
+        }
+    };
+    for (t, a) in row.iter().enumerate() {
+        if (t < first || t >= end) && a["off"] != true {
+            return Err(format!("slot {t}: {a} outside the shift"));
+        }
+    }
+    let mut out = Vec::new();
+    let mut at = Node::Stn(first);
+    let mut t = first;
+    while t < end {
+        let a = &row[t];
+        let act = if a["off"] == true {
+            Act::Off
+        } else if a["break"] == true {
+            Act::Break
+        } else if a.get("zone").is_some() {
+            Act::Visit(zone(&a["zone"])?.ok_or("a visit to no zone")?)
+        } else if let Some(w) = a.get("travel") {
+            Act::Walk(zone(&w["from"])?, zone(&w["to"])?)
+        } else {
+            return Err(format!("slot {t}: {a} is not an assignment"));
+        };
+        let i = arcs
+            .iter()
+            .position(|arc| arc.from == at && arc.act == act)
+            .ok_or_else(|| format!("slot {t}: no arc {act:?} from {at:?}"))?;
+        let next = arcs[i].to.t();
+        if row[t..next].iter().any(|b| b != a) {
+            return Err(format!("slot {t}: {a} does not last {} slots", next - t));
+        }
+        out.push(i);
+        at = arcs[i].to;
+        t = next;
+    }
+    Ok(out)
+}
+
 /// Builds the programme for `m` under `rules` and solves it with HiGHS (one thread, at most
-/// `time_limit` seconds, optimality gap 0).
-pub fn solve(m: &Model, rules: Rules, time_limit: f64) -> Outcome {
+/// `time_limit` seconds, optimality gap 0). With `start` (a plan's assignments, one row
+/// per unit), that plan is first checked to be a point of the programme (every arc in the
+/// unit's network, one break, the revisit rule: an `Err` says where it is not) and given
+/// to HiGHS as its first solution.
+pub fn solve(
+    m: &Model,
+    rules: Rules,
+    time_limit: f64,
+    start: Option<&[Vec<Value>]>,
+) -> Result<Outcome, String> {
     let started = Instant::now();
     let (nz, ns) = (m.zones.len(), m.n_slots);
     let mut pb = RowProblem::default();
@@ -354,6 +413,7 @@ pub fn solve(m: &Model, rules: Rules, time_limit: f64) -> Outcome {
     // Presence: q(z, t, k) in [0, 1] for the k-th unit in zone z and slot t, worth
     // risk x d^(k-1); sum_k q(z, t, k) <= sum_u v(u, z, t). The increments decrease, so the
     // optimum fills k = 1, 2, ... in order and the sum is risk x (1 + d + ... + d^(n-1)).
+    let mut presence: Vec<(usize, usize, Vec<highs::Col>)> = Vec::new();
     for z in 0..nz {
         for t in 0..ns {
             let risk = m.zones[z].risk[t];
@@ -367,13 +427,17 @@ pub fn solve(m: &Model, rules: Rules, time_limit: f64) -> Outcome {
                 continue;
             }
             let mut row: Vec<(highs::Col, f64)> = present.iter().map(|&c| (c, -1.0)).collect();
+            let mut ks = Vec::new();
             for k in 0..k_max {
                 let value = risk * m.d.powi(k as i32);
                 if value > 0.0 {
-                    row.push((pb.add_column(value, 0.0..=1.0), 1.0));
+                    let q = pb.add_column(value, 0.0..=1.0);
+                    ks.push(q);
+                    row.push((q, 1.0));
                 }
             }
             pb.add_row(..=0.0, &row);
+            presence.push((z, t, ks));
         }
     }
     for (u, unit) in m.units.iter().enumerate() {
@@ -426,7 +490,60 @@ pub fn solve(m: &Model, rules: Rules, time_limit: f64) -> Outcome {
         }
     }
     let (columns, rows) = (pb.num_cols(), pb.num_rows());
+    // The starting plan as a point of the programme.
+    let mut x0 = None;
+    if let Some(start) = start {
+        if start.len() != m.units.len() {
+            return Err(format!("{} rows for {} units", start.len(), m.units.len()));
+        }
+        let mut x = vec![0.0; columns];
+        let mut count = vec![0usize; nz * ns];
+        for (u, unit) in m.units.iter().enumerate() {
+            let who = |e: String| format!("unit {}: {e}", unit.callsign);
+            if per_unit[u].is_empty() {
+                continue;
+            }
+            let path = row_arcs(m, unit, &per_unit[u], &start[u]).map_err(who)?;
+            let mut breaks = 0;
+            let mut last = vec![None; nz];
+            for &a in &path {
+                x[cols[u][a].index()] = 1.0;
+                let arc = per_unit[u][a];
+                match arc.act {
+                    Act::Break => breaks += 1,
+                    Act::Visit(z) => {
+                        let t = arc.from.t();
+                        if let Some(l) = last[z]
+                            && rules.revisit
+                            && t - l < m.gap
+                        {
+                            return Err(who(format!(
+                                "revisits {} after {} slots",
+                                m.zones[z].id,
+                                t - l
+                            )));
+                        }
+                        last[z] = Some(t);
+                        count[t * nz + z] += 1;
+                    }
+                    _ => {}
+                }
+            }
+            if breaks != usize::from(unit.break_slots > 0) {
+                return Err(who(format!("{breaks} breaks")));
+            }
+        }
+        for (z, t, ks) in &presence {
+            for k in ks.iter().take(count[t * nz + z]) {
+                x[k.index()] = 1.0;
+            }
+        }
+        x0 = Some(x);
+    }
     let mut model = pb.optimise(Sense::Maximise);
+    if let Some(x) = &x0 {
+        model.set_solution(Some(x), None, None, None);
+    }
     // ROTA_MIP_LOG=1 shows HiGHS's log.
     if std::env::var_os("ROTA_MIP_LOG").is_none() {
         model.make_quiet();
@@ -479,7 +596,7 @@ pub fn solve(m: &Model, rules: Rules, time_limit: f64) -> Outcome {
     } else {
         bound
     };
-    Outcome {
+    Ok(Outcome {
         status: format!("{status:?}"),
         optimal,
         objective,
@@ -488,5 +605,5 @@ pub fn solve(m: &Model, rules: Rules, time_limit: f64) -> Outcome {
         columns,
         rows,
         seconds: started.elapsed().as_secs_f64(),
-    }
+    })
 }
