@@ -1,8 +1,9 @@
-//! Firefly's edges, as a library so that the `firefly` binary and the HTTP tests share them:
-//! configuration, SQLite storage, the analysis glue between stored records and `planner`,
-//! the CLI commands, and the HTTP server (`server::app`).
+//! Firefly's edges, as a library so that the `firefly` binary and the HTTP tests share them.
+//! The layers: `planner` (the domain, no I/O) <- [`app`] (one function per use case) <-
+//! [`commands`] (the CLI) and [`server`] (the HTTP API), which never import each other;
+//! [`storage`] is the only code that knows SQL; [`config`] the layered settings.
 
-pub mod analysis;
+pub mod app;
 pub mod commands;
 pub mod config;
 pub mod pmtiles;

@@ -3,7 +3,8 @@
 //! mapped to the contract's exit codes: 0 success, 2 invalid input (nothing written), 1 any
 //! other failure.
 
-use api::commands::{self, Failure};
+use api::app::Failure;
+use api::commands;
 use api::config::{self, Config, CrsChoice, Overrides};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -1010,7 +1010,7 @@ fn users_add_prints_a_generated_password_once_and_stores_only_its_argon2id_hash(
     let hash = password_hash(&db, "ana").unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains(&password));
-    assert!(api::server::password::verify(&password, &hash));
+    assert!(api::app::password::verify(&password, &hash));
     // Names are unique (in any case); a clash is invalid input and changes nothing.
     let out = firefly(&db, &["users", "add", "ANA", "--role", "admin"]);
     assert_eq!(out.status.code(), Some(2));
@@ -1055,7 +1055,7 @@ fn users_add_reads_a_password_from_stdin_and_refuses_short_ones() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains("password:"), "nothing to show");
     let hash = password_hash(&db, "lee").unwrap();
-    assert!(api::server::password::verify(
+    assert!(api::app::password::verify(
         "a long enough passphrase",
         &hash
     ));

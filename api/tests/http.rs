@@ -4,9 +4,10 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+use api::app::password;
 use api::config::{LoginLimits, ServerConfig};
 use api::roles::Role;
-use api::server::{self, AppState, password};
+use api::server::{self, AppState};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;

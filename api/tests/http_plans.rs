@@ -332,8 +332,9 @@ async fn a_plan_is_the_cli_plan_stored_as_a_draft_then_published() {
 
 /// `firefly plan` on the test's database with the roster file and `plan_body`'s options.
 fn cli_plan(env: &Env, units: &std::path::Path) -> Value {
+    use api::app::plan::plan_json;
     use api::commands::hotspots::{FilterArgs, MethodArgs};
-    use api::commands::plan::{PlanArgs, make, plan_json};
+    use api::commands::plan::{PlanArgs, make};
     use api::commands::zones::ZoneArgs;
     let args = PlanArgs {
         night: NIGHT.into(),

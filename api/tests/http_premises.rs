@@ -6,9 +6,10 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+use api::app::password;
 use api::config::{Config, Overrides, ServerConfig};
 use api::roles::Role;
-use api::server::{self, AppState, password};
+use api::server::{self, AppState};
 use api::storage::{AuditEntry, NewUser, Store};
 use axum::Router;
 use axum::body::Body;
@@ -281,7 +282,7 @@ async fn a_police_uk_month_over_http_stores_the_same_rows_as_the_cli() {
     api::commands::import::incidents(
         &cli_config,
         &[file],
-        api::commands::import::IncidentFormat::Auto,
+        api::app::import::IncidentFormat::Auto,
         false,
     )
     .map_err(|e| format!("{e:?}"))

@@ -2,9 +2,9 @@
 //! report hit rate and PAI per method and coverage, beside the ceiling and the naive
 //! baseline, as a table or as the contract's JSON.
 
-use super::Failure;
 use super::hotspots::{FilterArgs, MethodArgs};
-use crate::analysis;
+use crate::app::Failure;
+use crate::app::analysis;
 use crate::config::Config;
 use crate::storage::Store;
 use anyhow::{Context, anyhow};
@@ -74,9 +74,9 @@ pub fn run(config: &Config, args: BacktestArgs) -> Result<(), Failure> {
     for w in &prepared.warnings {
         eprintln!("firefly: warning: {w}");
     }
-    eprintln!("{}", super::hotspots::selection_report(&prepared));
+    eprintln!("{}", crate::app::hotspots::selection_report(&prepared));
     let mut params = ScoringParams::new(jiff::Timestamp::now(), config.tz.clone());
-    args.method_params.apply(&mut params);
+    args.method_params.to_params().apply(&mut params);
     let spec = BacktestSpec {
         window: filters.window.clone(),
         train_days: args.train_days,

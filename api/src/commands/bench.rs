@@ -4,7 +4,8 @@
 //! same files, and on 1M generated rows; it also measures the memory that 1M incidents take
 //! in the planner's compact in-memory form.
 
-use super::{Failure, thousands};
+use super::thousands;
+use crate::app::Failure;
 use crate::config::Config;
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
@@ -70,7 +71,7 @@ fn import_files(paths: &[PathBuf], db: &Path, config: &Config) -> anyhow::Result
     let stored = super::import::incidents(
         &config,
         paths,
-        super::import::IncidentFormat::PoliceUk,
+        crate::app::import::IncidentFormat::PoliceUk,
         false,
     )
     .map_err(|e| match e {

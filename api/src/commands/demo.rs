@@ -2,8 +2,8 @@
 //!
 //! Idempotent: running it again adds nothing (every import skips rows already stored).
 
-use super::Failure;
-use super::import::{IncidentFormat, PremisesFormat};
+use crate::app::Failure;
+use crate::app::import::{IncidentFormat, PremisesFormat};
 use crate::config::Config;
 use crate::roles::Role;
 use anyhow::{Context, anyhow};

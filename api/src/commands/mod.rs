@@ -1,10 +1,11 @@
-//! One module per CLI command. Each returns a [`Failure`] that `main` maps to an exit code.
+//! One module per CLI command: each translates its flags into a request of the application
+//! layer ([`crate::app`]) and its result into terminal output and files. Each returns an
+//! [`crate::app::Failure`] that `main` maps to an exit code.
 
 pub mod backtest;
 pub mod bench;
 pub mod demo;
 pub mod hotspots;
-pub mod ics;
 pub mod import;
 pub mod plan;
 pub mod serve;
@@ -12,27 +13,6 @@ pub mod summary;
 pub mod users;
 pub mod venues;
 pub mod zones;
-
-/// Why a command failed, deciding the exit code.
-#[derive(Debug)]
-pub enum Failure {
-    /// Invalid input: exit code 2, and nothing was written.
-    Invalid(anyhow::Error),
-    /// Anything else: exit code 1.
-    Other(anyhow::Error),
-}
-
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Self {
-        Failure::Other(e)
-    }
-}
-
-impl From<crate::storage::StoreError> for Failure {
-    fn from(e: crate::storage::StoreError) -> Self {
-        Failure::Other(e.into())
-    }
-}
 
 /// Thousands separators for counts people read.
 pub fn thousands(n: u64) -> String {

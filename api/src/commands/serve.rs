@@ -1,7 +1,7 @@
 //! `firefly serve`: the HTTP API on tokio, until Ctrl-C or SIGTERM, then a graceful
 //! shutdown (requests in flight finish).
 
-use super::Failure;
+use crate::app::Failure;
 use crate::config::{Config, ServerConfig, ServerOverrides};
 use crate::server::{self, AppState};
 use crate::storage::Table;
@@ -73,8 +73,8 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
         let local = listener.local_addr().context("reading the bound address")?;
         println!("Firefly API on http://{local} (database {})", db.display());
         println!("  OpenAPI: http://{local}/api/openapi.json; Ctrl-C stops");
-        match server::ui::ui_dir(state_ui.as_deref()) {
-            Some(dir) => println!("  map UI: http://{local}/ (from {})", dir.display()),
+        match server::ui::ui_source(state_ui.as_deref()) {
+            Some(source) => println!("  map UI: http://{local}/ (from {source})"),
             None => println!("  map UI not built: run scripts/setup-ui.sh (or npm ci && npm run build in map-ui/)"),
         }
         if users == 0 {

@@ -1,6 +1,7 @@
 //! `firefly summary`: what is in the database, as a planner would first want to see it.
 
-use super::{Failure, thousands};
+use super::thousands;
+use crate::app::Failure;
 use crate::config::Config;
 use crate::storage::{SCHEMA_VERSION, Store, Table};
 use anyhow::Context;

@@ -1,10 +1,10 @@
 //! `firefly users add|list`: the only way users come to exist. There is no default user and
 //! no default password: `add` generates one and prints it once, or reads one from stdin.
 
-use super::Failure;
+use crate::app::Failure;
+use crate::app::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::config::Config;
 use crate::roles::Role;
-use crate::server::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::storage::{AuditEntry, NewUser, Store, StoreError};
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
@@ -114,7 +114,7 @@ pub fn add(config: &Config, args: AddArgs, stdin: &mut dyn Read) -> Result<(), F
     let hash = password::hash(&secret).map_err(|e| Failure::Other(e.into()))?;
     let mut store = Store::open(&config.db)?;
     let audit = AuditEntry {
-        actor: Some(super::import::actor()),
+        actor: Some(crate::app::import::actor()),
         role: None,
         action: "user.create".into(),
         target: Some(format!("user:{}", args.name)),

@@ -4,8 +4,9 @@
 //! prior when they carry no times.
 
 use super::hotspots::FilterArgs;
-use super::{Failure, thousands};
-use crate::analysis;
+use super::thousands;
+use crate::app::Failure;
+use crate::app::analysis;
 use crate::config::Config;
 use crate::storage::Store;
 use anyhow::{Context, anyhow};
@@ -57,7 +58,7 @@ pub fn run(config: &Config, args: VenueArgs) -> Result<(), Failure> {
         )));
     }
     let prepared = analysis::prepare(config, &incidents, &filters).map_err(Failure::Invalid)?;
-    eprintln!("{}", super::hotspots::selection_report(&prepared));
+    eprintln!("{}", crate::app::hotspots::selection_report(&prepared));
     let venues: Vec<Venue> = premises
         .iter()
         .filter_map(|p| {
@@ -203,7 +204,7 @@ pub fn profile(config: &Config, args: ProfileArgs) -> Result<(), Failure> {
     let store = Store::open(&config.db)?;
     let prepared =
         analysis::prepare(config, &store.incidents()?, &filters).map_err(Failure::Invalid)?;
-    eprintln!("{}", super::hotspots::selection_report(&prepared));
+    eprintln!("{}", crate::app::hotspots::selection_report(&prepared));
     let params = ScoringParams::new(
         prepared.latest.unwrap_or_else(jiff::Timestamp::now),
         config.tz.clone(),

@@ -1,7 +1,8 @@
-//! `GET /api/v1/hotspots` and `GET /api/v1/zones`: the CLI's scoring and zoning
-//! (`commands::hotspots::compute`, `commands::zones::build_from`) and the same GeoJSON
-//! builders, behind query parameters with the CLI flags' names and defaults. Results are
-//! cached per (normalised parameters, data version); see `cache`.
+//! `GET /api/v1/hotspots` and `GET /api/v1/zones`: the query parameters (the CLI flags'
+//! names and defaults) translated into the application layer's requests
+//! ([`HotspotRequest`], [`ZoneRequest`]), answered by `app::hotspots::compute` and
+//! `app::zones::build_from` with the same GeoJSON as the CLI. Results are cached per
+//! (request, data version); see `cache`.
 //!
 //! Parameters that name server files (`--calendar`, `--boundary`, `--harm`) are not offered:
 //! the study area is the bbox if given, else the configured force boundary. Grids are
@@ -12,10 +13,10 @@ use super::encoding::Encoding;
 use super::error::{AppError, AppQuery};
 use super::policy::{HotspotCells, Zones};
 use super::state::AppState;
-use crate::analysis::{Filters, Prepared};
-use crate::commands::Failure;
-use crate::commands::hotspots::{self, FilterArgs, HotspotArgs, MethodArgs, OutputFormat};
-use crate::commands::zones::{self, ZoneArgs};
+use crate::app::Failure;
+use crate::app::analysis::Prepared;
+use crate::app::hotspots::{self, FilterRequest, HotspotRequest, MethodParams};
+use crate::app::zones::{self, ZoneRequest};
 use anyhow::anyhow;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -102,15 +103,15 @@ fn check_range(
     }
 }
 
-fn filter_args(
+fn filter_request(
     cell: Option<f64>,
     window: &Option<String>,
     from: &Option<String>,
     to: &Option<String>,
     category: &Option<String>,
     bbox: &Option<String>,
-) -> FilterArgs {
-    FilterArgs {
+) -> FilterRequest {
+    FilterRequest {
         cell: cell.unwrap_or(planner::hotspots::DEFAULT_CELL_M),
         window: window.clone().unwrap_or_else(|| "weekend-nights".into()),
         calendar: None,
@@ -122,11 +123,11 @@ fn filter_args(
     }
 }
 
-fn method_args(
+fn method_params(
     bandwidth: Option<f64>,
     distance: Option<f64>,
     half_life: Option<f64>,
-) -> Result<MethodArgs, AppError> {
+) -> Result<MethodParams, AppError> {
     check_range("bandwidth", bandwidth, &RADIUS_RANGE)?;
     check_range("distance", distance, &RADIUS_RANGE)?;
     if half_life.is_some_and(|h| h.is_nan() || h <= 0.0) {
@@ -134,24 +135,11 @@ fn method_args(
             "half_life must be a positive number of days".into(),
         ));
     }
-    Ok(MethodArgs {
+    Ok(MethodParams {
         bandwidth: bandwidth.unwrap_or(planner::hotspots::DEFAULT_BANDWIDTH_M),
         distance: distance.unwrap_or(planner::hotspots::DEFAULT_DISTANCE_M),
         half_life: half_life.unwrap_or(planner::hotspots::DEFAULT_HALF_LIFE_DAYS),
     })
-}
-
-/// The normalised filters, as part of a cache key.
-fn filters_key(f: &Filters) -> String {
-    format!(
-        "cell={}|window={}|from={:?}|to={:?}|categories={}|bbox={:?}",
-        f.cell,
-        f.window,
-        f.from,
-        f.to,
-        f.categories.describe(),
-        f.bbox
-    )
 }
 
 /// Names the query parameters in messages written for the CLI's flags (`--window` ->
@@ -286,25 +274,38 @@ where
     Ok(body)
 }
 
-/// The CLI's zone options from the API's parameters (also the zone options of
+/// Parses `method`.
+fn parse_method(text: &Option<String>) -> Result<planner::hotspots::Method, AppError> {
+    text.as_deref()
+        .unwrap_or("kde")
+        .parse()
+        .map_err(|e| AppError::Unprocessable(format!("method: {e}")))
+}
+
+/// The zone request from the API's parameters (also the zone options of
 /// `POST /api/v1/plans`), range-checked.
-pub(super) fn zone_args(q: &ZoneQuery) -> Result<ZoneArgs, AppError> {
+pub(super) fn zone_request(q: &ZoneQuery) -> Result<ZoneRequest, AppError> {
     check_range("cell", q.cell, &CELL_RANGE)?;
     check_range("max_radius", q.max_radius, &RADIUS_RANGE)?;
     check_range("hot_percent", q.hot_percent, &(0.01..=100.0))?;
     if q.max_zones.is_some_and(|n| !(1..=500).contains(&n)) {
         return Err(AppError::Unprocessable("max_zones must be 1 to 500".into()));
     }
-    Ok(ZoneArgs {
-        method: q.method.clone().unwrap_or_else(|| "kde".into()),
-        method_params: method_args(q.bandwidth, q.distance, q.half_life)?,
+    let params = method_params(q.bandwidth, q.distance, q.half_life)?;
+    let req = ZoneRequest {
+        method: parse_method(&q.method)?,
+        params,
         hot_percent: q
             .hot_percent
             .unwrap_or(100.0 * planner::zones::DEFAULT_HOT_SHARE),
         max_radius: q.max_radius.unwrap_or(planner::zones::DEFAULT_MAX_RADIUS_M),
         max_zones: q.max_zones.unwrap_or(planner::zones::DEFAULT_MAX_ZONES),
-        filters: filter_args(q.cell, &q.window, &q.from, &q.to, &q.category, &q.bbox),
-    })
+        filters: filter_request(q.cell, &q.window, &q.from, &q.to, &q.category, &q.bbox),
+    };
+    req.filters
+        .to_filters()
+        .map_err(|e| api_names(Failure::Invalid(e)))?;
+    Ok(req)
 }
 
 /// Scored grid cells (WGS84 GeoJSON, the contract's properties). Cached per parameters and
@@ -329,39 +330,23 @@ pub async fn hotspots(
     AppQuery(q): AppQuery<HotspotQuery>,
 ) -> Result<Response, AppError> {
     check_range("cell", q.cell, &CELL_RANGE)?;
-    let args = HotspotArgs {
-        method: q.method.clone().unwrap_or_else(|| "kde".into()),
-        method_params: method_args(q.bandwidth, q.distance, q.half_life)?,
+    let params = method_params(q.bandwidth, q.distance, q.half_life)?;
+    let req = HotspotRequest {
+        method: parse_method(&q.method)?,
+        params,
         as_of: q.as_of.clone(),
         harm: None,
-        filters: filter_args(q.cell, &q.window, &q.from, &q.to, &q.category, &q.bbox),
+        filters: filter_request(q.cell, &q.window, &q.from, &q.to, &q.category, &q.bbox),
         all_cells: q.all_cells.unwrap_or(false),
-        format: OutputFormat::Geojson,
-        output: None,
     };
-    let method: planner::hotspots::Method = args
-        .method
-        .parse()
-        .map_err(|e| AppError::Unprocessable(format!("method: {e}")))?;
-    let filters = args
-        .filters
+    req.filters
         .to_filters()
         .map_err(|e| api_names(Failure::Invalid(e)))?;
-    let as_of = args
-        .as_of
-        .as_deref()
-        .map(|d| crate::analysis::parse_date(d, true))
-        .transpose()
-        .map_err(|e| AppError::Unprocessable(format!("as_of: {e:#}")))?;
-    let key = format!(
-        "hotspots|method={}|{}|bandwidth={}|distance={}|half_life={}|as_of={as_of:?}|all={}",
-        method.as_str(),
-        filters_key(&filters),
-        args.method_params.bandwidth,
-        args.method_params.distance,
-        args.method_params.half_life,
-        args.all_cells
-    );
+    if let Some(d) = &req.as_of {
+        crate::app::analysis::parse_date(d, true)
+            .map_err(|e| AppError::Unprocessable(format!("as_of: {e:#}")))?;
+    }
+    let key = req.key();
     let config = state.config.clone();
     cached(
         &state,
@@ -370,18 +355,8 @@ pub async fn hotspots(
         false,
         move |incidents, _| {
             let mut warnings = Vec::new();
-            let (prepared, scored, params) = hotspots::compute(
-                &config,
-                incidents,
-                method,
-                &filters,
-                &args,
-                &mut guard(&mut warnings),
-            )?;
-            finish(
-                hotspots::geojson(&prepared, &scored, &params, &filters),
-                warnings,
-            )
+            let result = hotspots::compute(&config, incidents, &req, &mut guard(&mut warnings))?;
+            finish(hotspots::geojson(&result), warnings)
         },
     )
     .await
@@ -409,19 +384,8 @@ pub async fn zones(
     headers: HeaderMap,
     AppQuery(q): AppQuery<ZoneQuery>,
 ) -> Result<Response, AppError> {
-    let args = zone_args(&q)?;
-    let (method, filters) = args.parsed().map_err(api_names)?;
-    let key = format!(
-        "zones|method={}|{}|bandwidth={}|distance={}|half_life={}|hot={}|radius={}|max={}",
-        method.as_str(),
-        filters_key(&filters),
-        args.method_params.bandwidth,
-        args.method_params.distance,
-        args.method_params.half_life,
-        args.hot_percent,
-        args.max_radius,
-        args.max_zones
-    );
+    let req = zone_request(&q)?;
+    let key = req.key();
     let config = state.config.clone();
     cached(
         &state,
@@ -434,9 +398,7 @@ pub async fn zones(
                 &config,
                 incidents,
                 premises,
-                method,
-                &filters,
-                &args,
+                &req,
                 &mut guard(&mut warnings),
             )?;
             finish(zones::geojson(&built), warnings)

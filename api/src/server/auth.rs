@@ -12,9 +12,9 @@
 //! argument: authorisation is declared in the signature and enforced here, in one place.
 
 use super::error::{AppError, AppJson};
-use super::password::{self, MAX_PASSWORD_BYTES};
 use super::policy::{AnyUser, Policy};
 use super::state::AppState;
+use crate::app::password::{self, MAX_PASSWORD_BYTES};
 use crate::roles::Role;
 use crate::storage::{AuditEntry, User, utc_text};
 use axum::extract::{ConnectInfo, FromRequestParts, State};

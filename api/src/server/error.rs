@@ -8,7 +8,7 @@
 //! axum or tower themselves (unknown route, wrong method, timeout) are rewritten into it by
 //! [`problem_details`].
 
-use crate::commands::Failure;
+use crate::app::Failure;
 use crate::storage::StoreError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -106,7 +106,7 @@ impl IntoResponse for AppError {
         let status = self.status();
         let detail = match &self {
             AppError::Internal(e) => {
-                let reference = super::password::reference();
+                let reference = crate::app::password::reference();
                 tracing::error!(%reference, error = format!("{e:#}"), "internal error");
                 format!(
                     "Something went wrong on the server. It has been logged with reference {reference}."

@@ -1,6 +1,6 @@
 //! `POST /api/v1/imports/incidents`, `/premises` and `/training`: the file itself is the
 //! body, validated and stored by the same functions as `firefly import`
-//! (`commands::import::*_from_bytes`): the same validators, the same all-or-nothing rule,
+//! (`app::import::*_from_bytes`): the same validators, the same all-or-nothing rule,
 //! the same idempotency. The import, its `imports` row and its audit entry commit in one
 //! transaction; the new `imports` row is the new data version, so cached hotspots and
 //! zones are recomputed on their next request.
@@ -26,8 +26,8 @@ use super::auth::Require;
 use super::error::{AppError, AppQuery, PROBLEM_JSON};
 use super::policy::{ImportIncidents, PremisesWrite, TrainingRecords};
 use super::state::AppState;
-use crate::commands::Failure;
-use crate::commands::import::{
+use crate::app::Failure;
+use crate::app::import::{
     ImportActor, IncidentFormat, Input, Outcome, PremisesFormat, incidents_from_bytes,
     premises_from_bytes, training_from_bytes,
 };
@@ -36,7 +36,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use clap::ValueEnum;
 use planner::import::RowError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -278,16 +277,15 @@ async fn read_input(
     Ok(Input { name, json, bytes })
 }
 
-fn parse_format<T: ValueEnum>(text: Option<&str>, default: T) -> Result<T, AppError> {
+fn parse_format<T: std::str::FromStr>(
+    text: Option<&str>,
+    default: T,
+    names: &[&str],
+) -> Result<T, AppError> {
     let Some(text) = text else {
         return Ok(default);
     };
-    T::from_str(text.trim(), true).map_err(|_| {
-        let names: Vec<String> = T::value_variants()
-            .iter()
-            .filter_map(|v| v.to_possible_value())
-            .map(|p| p.get_name().to_string())
-            .collect();
+    text.trim().to_ascii_lowercase().parse().map_err(|_| {
         AppError::Unprocessable(format!(
             "format {text:?} is not one of {}",
             names.join(", ")
@@ -428,7 +426,11 @@ pub async fn incidents(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let format = parse_format(q.format.as_deref(), IncidentFormat::Auto)?;
+    let format = parse_format(
+        q.format.as_deref(),
+        IncidentFormat::Auto,
+        &IncidentFormat::ALL.map(IncidentFormat::as_str),
+    )?;
     let name = filename(q.filename)?;
     let skip_invalid = q.skip_invalid.unwrap_or(false);
     let input = read_input(&state, &headers, body, name).await?;
@@ -487,7 +489,11 @@ pub async fn premises(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let format = parse_format(q.format.as_deref(), PremisesFormat::Auto)?;
+    let format = parse_format(
+        q.format.as_deref(),
+        PremisesFormat::Auto,
+        &PremisesFormat::ALL.map(PremisesFormat::as_str),
+    )?;
     let name = filename(q.filename)?;
     let skip_invalid = q.skip_invalid.unwrap_or(false);
     let input = read_input(&state, &headers, body, name).await?;

@@ -6,7 +6,7 @@ use super::auth::Require;
 use super::error::{AppError, AppQuery};
 use super::policy::IncidentPoints;
 use super::state::AppState;
-use crate::analysis::{self, Categories};
+use crate::app::analysis::{self, Categories};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

@@ -28,7 +28,6 @@ pub mod error;
 pub mod imports;
 pub mod incidents;
 pub mod metrics;
-pub mod password;
 pub mod plans;
 pub mod policy;
 pub mod premises;

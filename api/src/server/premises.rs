@@ -12,7 +12,7 @@ use super::error::{AppError, AppPath, AppQuery};
 use super::incidents::unprocessable;
 use super::policy::PremisesRead;
 use super::state::AppState;
-use crate::analysis;
+use crate::app::analysis;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};

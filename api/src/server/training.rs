@@ -17,7 +17,7 @@ use super::incidents::unprocessable;
 use super::policy::{TrainingImpact, TrainingRecords};
 use super::premises::{FICTIONAL_LABEL, today};
 use super::state::AppState;
-use crate::analysis::{self, Categories};
+use crate::app::analysis::{self, Categories};
 use crate::storage::StoredTraining;
 use axum::extract::State;
 use axum::http::StatusCode;

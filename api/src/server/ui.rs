@@ -5,8 +5,10 @@
 //! answers a short page saying how to build it. Files the build compressed ahead of time
 //! (`.br`, `.gz` beside them) are sent as such to clients that take them.
 //!
-//! Which folder: `server.ui_dir` (`--ui-dir`, `FIREFLY_UI_DIR`), else `./map-ui/dist`, else
-//! the one beside the sources (`CARGO_MANIFEST_DIR/../map-ui/dist`).
+//! Where from: `server.ui_dir` (`--ui-dir`, `FIREFLY_UI_DIR`) when set; else, in a release
+//! build, the copy of `map-ui/dist` embedded in the binary at compile time (so the binary
+//! alone is a working install); else `./map-ui/dist`, else the folder beside the sources
+//! (`CARGO_MANIFEST_DIR/../map-ui/dist`), which debug builds read live while developing.
 //!
 //! `/config.json` tells the UI its basemap: the server's setting (`basemap_style`, or
 //! `basemap_pmtiles`, whose archive is then served at [`PMTILES_PATH`] with range
@@ -34,6 +36,58 @@ pub fn ui_dir(configured: Option<&Path>) -> Option<PathBuf> {
     candidates
         .into_iter()
         .find(|c| c.join("index.html").is_file())
+}
+
+/// The built UI inside a release binary: `map-ui/dist` as it was when the binary was
+/// compiled (empty when it had not been built; `build.rs` rebuilds when it changes).
+#[cfg(not(debug_assertions))]
+#[derive(rust_embed::Embed)]
+#[folder = "../map-ui/dist"]
+#[allow_missing = true]
+struct Embedded;
+
+/// Where the UI's files come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiSource {
+    /// A folder on disk.
+    Dir(PathBuf),
+    /// The copy compiled into this binary.
+    Embedded,
+}
+
+impl std::fmt::Display for UiSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UiSource::Dir(dir) => write!(f, "{}", dir.display()),
+            UiSource::Embedded => f.write_str("the copy built into this binary"),
+        }
+    }
+}
+
+/// Where the UI is served from (see the module docs), if it is anywhere.
+pub fn ui_source(configured: Option<&Path>) -> Option<UiSource> {
+    if configured.is_none() && embedded("index.html").is_some() {
+        return Some(UiSource::Embedded);
+    }
+    ui_dir(configured).map(UiSource::Dir)
+}
+
+#[cfg(not(debug_assertions))]
+fn embedded(path: &str) -> Option<Vec<u8>> {
+    Embedded::get(path).map(|f| f.data.into_owned())
+}
+
+#[cfg(debug_assertions)]
+fn embedded(_path: &str) -> Option<Vec<u8>> {
+    None
+}
+
+/// Reads `rel` (a relative path with `/` separators) from the source.
+async fn load(source: &UiSource, rel: &Path) -> Option<Vec<u8>> {
+    match source {
+        UiSource::Dir(dir) => read(dir.join(rel)).await.ok(),
+        UiSource::Embedded => embedded(&rel.to_string_lossy().replace('\\', "/")),
+    }
 }
 
 const NOT_BUILT: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -96,7 +150,7 @@ fn file_response(path: &Path, bytes: Vec<u8>) -> Response {
 /// The copy of `file` that the build compressed ahead of time (`app.js.br`, `app.js.gz`:
 /// brotli 11 and gzip 9, see `map-ui/build.mjs`) in the client's coding, if there is one,
 /// so the 1 MB script is neither compressed per request nor sent larger than it need be.
-async fn precompressed(file: &Path, encoding: Encoding) -> Option<Response> {
+async fn precompressed(source: &UiSource, file: &Path, encoding: Encoding) -> Option<Response> {
     let token = encoding.token()?;
     let mut name = file.as_os_str().to_owned();
     name.push(if encoding == Encoding::Brotli {
@@ -104,7 +158,7 @@ async fn precompressed(file: &Path, encoding: Encoding) -> Option<Response> {
     } else {
         ".gz"
     });
-    let bytes = read(PathBuf::from(name)).await.ok()?;
+    let bytes = load(source, Path::new(&name)).await?;
     let mut response = file_response(file, bytes);
     let h = response.headers_mut();
     h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(token));
@@ -132,8 +186,8 @@ pub async fn map_config(State(state): State<AppState>) -> Response {
             (serde_json::Value::Null, about)
         }
         None => {
-            let built = match ui_dir(state.server.ui_dir.as_deref()) {
-                Some(dir) => read(dir.join("config.json")).await.ok(),
+            let built = match ui_source(state.server.ui_dir.as_deref()) {
+                Some(source) => load(&source, Path::new("config.json")).await,
                 None => None,
             };
             let style = built
@@ -162,7 +216,7 @@ pub async fn fallback(
     if path.starts_with("/api/") || !(method == Method::GET || method == Method::HEAD) {
         return super::routes::not_found(uri).await.into_response();
     }
-    let Some(dir) = ui_dir(state.server.ui_dir.as_deref()) else {
+    let Some(source) = ui_source(state.server.ui_dir.as_deref()) else {
         if path == "/" || path == "/index.html" {
             return (
                 StatusCode::OK,
@@ -177,24 +231,24 @@ pub async fn fallback(
         return AppError::NotFound(format!("there is nothing at {path}")).into_response();
     };
     let file = if rel.as_os_str().is_empty() {
-        dir.join("index.html")
+        PathBuf::from("index.html")
     } else {
-        dir.join(&rel)
+        rel
     };
-    if let Some(response) = precompressed(&file, Encoding::negotiate(&headers)).await {
+    if let Some(response) = precompressed(&source, &file, Encoding::negotiate(&headers)).await {
         return response;
     }
-    match read(file.clone()).await {
-        Ok(bytes) => file_response(&file, bytes),
+    match load(&source, &file).await {
+        Some(bytes) => file_response(&file, bytes),
         // A client-side route (no extension) gets the app; a missing asset is 404.
-        Err(_) if rel.extension().is_none() => {
-            let index = dir.join("index.html");
-            match read(index.clone()).await {
-                Ok(bytes) => file_response(&index, bytes),
-                Err(_) => super::routes::not_found(uri).await.into_response(),
+        None if file.extension().is_none() => {
+            let index = Path::new("index.html");
+            match load(&source, index).await {
+                Some(bytes) => file_response(index, bytes),
+                None => super::routes::not_found(uri).await.into_response(),
             }
         }
-        Err(_) => super::routes::not_found(uri).await.into_response(),
+        None => super::routes::not_found(uri).await.into_response(),
     }
 }
 

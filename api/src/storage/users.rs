@@ -1,4 +1,4 @@
-//! Users and sessions. Passwords arrive here already hashed (argon2id, `server::password`)
+//! Users and sessions. Passwords arrive here already hashed (argon2id, `app::password`)
 //! and session tokens as their SHA-256: neither a password nor a token is ever stored.
 
 use super::audit::{AuditEntry, insert_audit};

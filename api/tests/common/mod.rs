@@ -4,10 +4,11 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it; a panic is the report
 
-use api::commands::import::{IncidentFormat, PremisesFormat};
+use api::app::import::{IncidentFormat, PremisesFormat};
+use api::app::password;
 use api::config::{Config, Overrides, ServerConfig};
 use api::roles::Role;
-use api::server::{self, AppState, password};
+use api::server::{self, AppState};
 use api::storage::{AuditEntry, NewUser, Store};
 use axum::Router;
 use axum::body::Body;
