@@ -10,6 +10,9 @@
 //! - [`gistar`]: Getis-Ord Gi* z-scores, p-values, Benjamini-Hochberg q-values and classes,
 //!   with [`normal`] (the normal tail) and [`fdr`] (`p.adjust(p, "BH")`);
 //! - [`prospective`]: near-repeat (prospective) risk from recent incidents;
+//! - [`ensemble`]: a blend of recent and long-term counts and small smooths, its weights
+//!   fitted by rolling-origin backtests inside the training data (the forecast that beats
+//!   last month's counts);
 //! - [`profile`]: hour-of-week profiles from timed incidents;
 //! - [`rank`]: ranks and percentiles over the study area.
 //!
@@ -42,6 +45,7 @@
 //! assert_eq!(scored.cells[0].rank, 1);
 //! ```
 
+pub mod ensemble;
 pub mod fdr;
 pub mod gistar;
 pub mod grid;
@@ -110,6 +114,8 @@ pub struct ScoringParams {
     pub near_repeat: NearRepeat,
     /// Keep zero-score cells in [`Scored::cells`] (`--all-cells`).
     pub all_cells: bool,
+    /// The `ensemble` method's components and fit (see [`ensemble`]).
+    pub ensemble: ensemble::EnsembleParams,
 }
 
 impl ScoringParams {
@@ -124,6 +130,7 @@ impl ScoringParams {
             distance: DEFAULT_DISTANCE_M,
             near_repeat: NearRepeat::default(),
             all_cells: false,
+            ensemble: ensemble::EnsembleParams::default(),
         }
     }
 
@@ -152,6 +159,9 @@ impl ScoringParams {
             self.near_repeat.max_weeks as f64,
             false,
         )?;
+        if let Some((name, value)) = self.ensemble.invalid() {
+            return Err(ScoringError::InvalidParam { name, value });
+        }
         Ok(())
     }
 }
@@ -181,23 +191,28 @@ pub enum Method {
     GiStar,
     /// Near-repeat risk from recent incidents; score = risk.
     Prospective,
+    /// A fitted blend of recent and long-term counts and small smooths; score = forecast
+    /// share of next period's incidents (see [`ensemble`]).
+    Ensemble,
 }
 
 impl Method {
-    pub const ALL: [Method; 4] = [
+    pub const ALL: [Method; 5] = [
         Method::Count,
         Method::Kde,
         Method::GiStar,
         Method::Prospective,
+        Method::Ensemble,
     ];
 
-    /// The contract's name (`count`, `kde`, `gistar`, `prospective`).
+    /// The contract's name (`count`, `kde`, `gistar`, `prospective`, `ensemble`).
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Count => "count",
             Method::Kde => "kde",
             Method::GiStar => "gistar",
             Method::Prospective => "prospective",
+            Method::Ensemble => "ensemble",
         }
     }
 }
@@ -210,7 +225,7 @@ impl fmt::Display for Method {
 
 /// The text was not a method name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown method {0:?} (expected count, kde, gistar or prospective)")]
+#[error("unknown method {0:?} (expected count, kde, gistar, prospective or ensemble)")]
 pub struct UnknownMethod(pub String);
 
 impl FromStr for Method {
@@ -272,6 +287,8 @@ pub struct Scored {
     pub n_untimed: usize,
     /// Incidents outside the study area, dropped.
     pub n_outside: usize,
+    /// For `ensemble` only: the blend chosen and what it was fitted on.
+    pub ensemble: Option<ensemble::EnsembleFit>,
 }
 
 /// Dense per-cell results of one method (indexed like [`Grid`]'s arrays).
@@ -280,6 +297,8 @@ pub struct MethodScores {
     pub score: Vec<f64>,
     /// Present for [`Method::GiStar`].
     pub gistar: Option<GiStarField>,
+    /// Present for [`Method::Ensemble`]: the blend chosen and what it was fitted on.
+    pub ensemble: Option<ensemble::EnsembleFit>,
 }
 
 /// The dense scores of `method` over `grid` from already-weighed points.
@@ -295,22 +314,34 @@ pub fn method_scores(
         Method::Count => MethodScores {
             score: totals.weight.clone(),
             gistar: None,
+            ensemble: None,
         },
         Method::Kde => MethodScores {
             score: kde::kde(grid, &weighed.points, params.bandwidth),
             gistar: None,
+            ensemble: None,
         },
         Method::GiStar => {
             let field = gistar::gi_star(grid, &totals.weight, params.distance);
             MethodScores {
                 score: field.z.clone(),
                 gistar: Some(field),
+                ensemble: None,
             }
         }
         Method::Prospective => MethodScores {
             score: prospective::prospective(grid, &weighed.points, &params.near_repeat),
             gistar: None,
+            ensemble: None,
         },
+        Method::Ensemble => {
+            let (score, fit) = ensemble::ensemble(grid, &weighed.points, params);
+            MethodScores {
+                score,
+                gistar: None,
+                ensemble: Some(fit),
+            }
+        }
     })
 }
 
@@ -372,6 +403,7 @@ pub fn score(
         n_incidents: weighed.points.len(),
         n_untimed: weighed.n_untimed,
         n_outside: weighed.n_outside,
+        ensemble: scores.ensemble,
     })
 }
 
