@@ -2,7 +2,7 @@
 //! plan's own objective and bound (docs/rota-model.md).
 //!
 //! ```text
-//! cargo run --release -p planner --example rota_exact -- PLAN.json [--time-limit S] [--without-revisit] [--warm-start]
+//! cargo run --release -p planner --example rota_exact -- PLAN.json [--time-limit S] [--without-revisit] [--warm-start] [--rota]
 //! ```
 //!
 //! The programme is built from the JSON alone (`tests/common/rota_mip.rs`). The planner is
@@ -28,6 +28,7 @@ fn main() {
     let mut time_limit = 120.0;
     let mut rules = Rules::ALL;
     let mut warm = false;
+    let mut show = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -39,10 +40,11 @@ fn main() {
             }
             "--without-revisit" => rules = Rules::WITHOUT_REVISIT,
             "--warm-start" => warm = true,
+            "--rota" => show = true,
             _ if path.is_none() => path = Some(a),
             _ => {
                 eprintln!(
-                    "usage: rota_exact PLAN.json [--time-limit S] [--without-revisit] [--warm-start]"
+                    "usage: rota_exact PLAN.json [--time-limit S] [--without-revisit] [--warm-start] [--rota]"
                 );
                 std::process::exit(2);
             }
@@ -50,7 +52,7 @@ fn main() {
     }
     let Some(path) = path else {
         eprintln!(
-            "usage: rota_exact PLAN.json [--time-limit S] [--without-revisit] [--warm-start]"
+            "usage: rota_exact PLAN.json [--time-limit S] [--without-revisit] [--warm-start] [--rota]"
         );
         std::process::exit(2);
     };
@@ -138,6 +140,26 @@ fn main() {
             },
             planner::rota::objective(&problem, &solved.assignments)
         );
+        if show {
+            println!("HiGHS's rota (zone id: visit, ~: walking, B: break, .: off):");
+            for (unit, row) in model.units.iter().zip(&out.assignments) {
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|a| {
+                        if let Some(z) = a["zone"].as_str() {
+                            z.to_string()
+                        } else if a.get("travel").is_some() {
+                            "~".into()
+                        } else if a["break"] == true {
+                            "B".into()
+                        } else {
+                            ".".into()
+                        }
+                    })
+                    .collect();
+                println!("  {:<8} {}", unit.callsign, cells.join(" "));
+            }
+        }
         println!(
             "check:  plan objective <= HiGHS bound: {}; HiGHS best <= plan bound: {}",
             objective <= out.bound + 1e-6,

@@ -195,14 +195,16 @@ enum Node {
     Stn(usize),
     /// Has just walked to zone z (must visit it before leaving; may break first).
     Arr(usize, usize),
-    /// Has visited zone z in the previous slot (or took its break after that visit).
+    /// Has visited zone z in the previous slot.
     Vis(usize, usize),
+    /// In zone z after a visit and then the break.
+    VisB(usize, usize),
 }
 
 impl Node {
     fn t(self) -> usize {
         match self {
-            Node::Stn(t) | Node::Arr(_, t) | Node::Vis(_, t) => t,
+            Node::Stn(t) | Node::Arr(_, t) | Node::Vis(_, t) | Node::VisB(_, t) => t,
         }
     }
 }
@@ -224,7 +226,13 @@ struct Arc {
 }
 
 /// Every arc of unit `u`'s network that lies on some path from `Stn(first)` to `Stn(end)`.
-fn arcs(m: &Model, u: &Unit) -> Vec<Arc> {
+///
+/// A second visit without leaving the zone (`Vis -> Vis`, or `VisB -> Vis` after the break)
+/// is an arc only where the revisit rule could allow it: for `g <= 1`, or after a break of
+/// at least `g - 1` slots (or when the rule is off). The rule's rows forbid those arcs
+/// anyway; leaving them out keeps the linear relaxation from "staying" in a zone with
+/// fractions of a unit, which makes it much tighter.
+fn arcs(m: &Model, u: &Unit, rules: Rules) -> Vec<Arc> {
     let (first, end) = u.shift;
     let nz = m.zones.len();
     let ts: Vec<usize> = m
@@ -259,25 +267,22 @@ fn arcs(m: &Model, u: &Unit) -> Vec<Arc> {
                 Act::Walk(None, Some(z)),
             );
             add(Node::Arr(z, t), Node::Vis(z, t + 1), Act::Visit(z));
-            // Another visit without leaving: a second slot in a row, or a visit after a
-            // break taken there; the revisit rule decides whether it comes soon enough.
-            add(Node::Vis(z, t), Node::Vis(z, t + 1), Act::Visit(z));
+            if !rules.revisit || m.gap <= 1 {
+                add(Node::Vis(z, t), Node::Vis(z, t + 1), Act::Visit(z));
+            }
+            if !rules.revisit || bs + 1 >= m.gap {
+                add(Node::VisB(z, t), Node::Vis(z, t + 1), Act::Visit(z));
+            }
             if break_ok(t) {
                 add(Node::Arr(z, t), Node::Arr(z, t + bs), Act::Break);
-                add(Node::Vis(z, t), Node::Vis(z, t + bs), Act::Break);
+                add(Node::Vis(z, t), Node::VisB(z, t + bs), Act::Break);
             }
-            add(
-                Node::Vis(z, t),
-                Node::Stn(t + ts[z]),
-                Act::Walk(Some(z), None),
-            );
-            for z2 in (0..nz).filter(|&z2| z2 != z) {
-                let w = tt[z * nz + z2];
-                add(
-                    Node::Vis(z, t),
-                    Node::Arr(z2, t + w),
-                    Act::Walk(Some(z), Some(z2)),
-                );
+            for here in [Node::Vis(z, t), Node::VisB(z, t)] {
+                add(here, Node::Stn(t + ts[z]), Act::Walk(Some(z), None));
+                for z2 in (0..nz).filter(|&z2| z2 != z) {
+                    let w = tt[z * nz + z2];
+                    add(here, Node::Arr(z2, t + w), Act::Walk(Some(z), Some(z2)));
+                }
             }
         }
     }
@@ -387,7 +392,7 @@ pub fn solve(
         .iter()
         .map(|u| {
             if u.shift.0 < u.shift.1 {
-                arcs(m, u)
+                arcs(m, u, rules)
             } else {
                 Vec::new()
             }
@@ -545,7 +550,10 @@ pub fn solve(
         model.set_solution(Some(x), None, None, None);
     }
     // ROTA_MIP_LOG=1 shows HiGHS's log.
-    if std::env::var_os("ROTA_MIP_LOG").is_none() {
+    if std::env::var_os("ROTA_MIP_LOG").is_some() {
+        model.set_option("output_flag", true);
+        model.set_option("log_to_console", true);
+    } else {
         model.make_quiet();
     }
     model.set_option("threads", 1);
