@@ -66,12 +66,16 @@
 //! the study area by the blend (default `k1` = 1 %, the area a patrol plan covers, `k2` =
 //! 5 %, `s` = 0.25, so the map stays sensible beyond the patrolled cells); cells are taken as
 //! in [`crate::backtest`] (`max(1, ceil(k n / 100))` cells, ties by cell index), except that
-//! cells with a zero blend are never taken.
+//! cells with a zero blend are never taken, and, to keep the fit fast on large areas, only
+//! cells among the best `max(2 k2, 1024)` of at least one component are considered (a cell
+//! outside all of them would need a blend that ranks it above thousands of cells that beat
+//! it on every single component, which no non-negative blend of few components does in
+//! practice; on small grids every cell is considered).
 //!
 //! The search is a deterministic coordinate search on the simplex: start from the default
 //! blend ([`EnsembleParams::default_weights`]), try moving a step of weight from each
 //! component to each other one (in component order), keep a move when it strictly improves
-//! the objective, repeat until no move helps, then halve the step (1/2 down to 1/64). It only
+//! the objective, repeat until no move helps, then halve the step (1/4 down to 1/32). It only
 //! leaves the default when the training data say so, which keeps the fit from chasing noise
 //! when there are few inner cuts.
 //!
@@ -87,6 +91,10 @@ use super::grid::Grid;
 use super::weights::WeightedPoint;
 use crate::backtest::cells_for_coverage;
 use serde::Serialize;
+
+/// The fit considers, in each inner cut, only the cells among the best `max(2 k, this)` of
+/// some component (k: the larger coverage's cells); see the module docs.
+pub const MIN_CANDIDATES: usize = 1024;
 
 /// A mean Gregorian month, days: the default period.
 pub const MONTH_DAYS: f64 = 365.2425 / 12.0;
@@ -267,8 +275,9 @@ pub fn fit(grid: &Grid, points: &[WeightedPoint], params: &ScoringParams) -> Ens
     let k1 = cells_for_coverage(e.coverage, n);
     let k2 = cells_for_coverage(e.secondary_coverage, n);
     let max_j = periods.saturating_sub(e.min_history).min(e.max_inner_cuts);
+    let keep = (2 * k1.max(k2)).max(MIN_CANDIDATES);
     let cuts: Vec<Cut> = (1..=max_j)
-        .filter_map(|j| Cut::build(grid, points, params, j, names.len()))
+        .filter_map(|j| Cut::build(grid, points, params, j, names.len(), keep))
         .collect();
     if cuts.is_empty() {
         return EnsembleFit {
@@ -369,6 +378,7 @@ impl Cut {
         params: &ScoringParams,
         j: usize,
         m: usize,
+        keep: usize,
     ) -> Option<Cut> {
         let p = params.ensemble.period_days;
         let mut target = vec![0.0; grid.len()];
@@ -390,12 +400,33 @@ impl Cut {
             target_total,
             m,
         };
-        for i in grid.inside_cells() {
-            if comps.iter().any(|c| c[i] != 0.0) {
-                cut.cells.push(i as u32);
-                cut.feats.extend(comps.iter().map(|c| c[i]));
-                cut.target.push(target[i]);
+        let mut cells: Vec<usize> = grid
+            .inside_cells()
+            .filter(|&i| comps.iter().any(|c| c[i] != 0.0))
+            .collect();
+        if cells.len() > keep {
+            // Only cells among the `keep` best of some component can be taken.
+            let mut wanted = vec![false; cells.len()];
+            let mut values: Vec<f64> = Vec::with_capacity(cells.len());
+            for c in &comps {
+                values.clear();
+                values.extend(cells.iter().map(|&i| c[i]));
+                let (_, &mut bar, _) =
+                    values.select_nth_unstable_by(keep - 1, |a, b| b.total_cmp(a));
+                for (w, &i) in wanted.iter_mut().zip(&cells) {
+                    *w |= c[i] > 0.0 && c[i] >= bar;
+                }
             }
+            let mut k = 0;
+            cells.retain(|_| {
+                k += 1;
+                wanted[k - 1]
+            });
+        }
+        for i in cells {
+            cut.cells.push(i as u32);
+            cut.feats.extend(comps.iter().map(|c| c[i]));
+            cut.target.push(target[i]);
         }
         Some(cut)
     }
