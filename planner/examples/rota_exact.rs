@@ -120,13 +120,14 @@ fn main() {
     );
     match out.objective {
         Some(best) => println!(
-            "HiGHS:  best objective {best:.6}, best bound {:.6}, gap {:.3} %",
+            "HiGHS:  best objective {best:.6} (its itineraries are worth {:.6}), best bound {:.6}, gap {:.3} %",
+            out.value.unwrap_or(best),
             out.bound,
             100.0 * (out.bound - best) / out.bound
         ),
         None => println!("HiGHS:  no plan found, best bound {:.6}", out.bound),
     }
-    if let Some(best) = out.objective {
+    if let Some(best) = out.value {
         let mut solved = v.clone();
         solved["assignments"] = json!(out.assignments);
         let solved: Plan = serde_json::from_value(solved).expect("solver's plan");

@@ -310,8 +310,12 @@ pub struct Outcome {
     /// HiGHS's model status, e.g. `Optimal`, `ReachedTimeLimit`.
     pub status: String,
     pub optimal: bool,
-    /// Objective of the best plan found (`None` if none was found).
+    /// HiGHS's objective of the best solution found (`None` if none was found). Before
+    /// optimality it can be below the value of that solution's itineraries (some `q` not
+    /// yet at their largest).
     pub objective: Option<f64>,
+    /// The value of the best solution's itineraries by the plan JSON's objective.
+    pub value: Option<f64>,
     /// HiGHS's proven upper bound on the optimum (its MIP dual bound).
     pub bound: f64,
     /// The best plan found, per unit per slot, in the plan JSON's form.
@@ -604,10 +608,12 @@ pub fn solve(
     } else {
         bound
     };
+    let value = objective.map(|_| m.objective_of(&assignments));
     Ok(Outcome {
         status: format!("{status:?}"),
         optimal,
         objective,
+        value,
         bound,
         assignments,
         columns,
