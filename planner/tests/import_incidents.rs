@@ -145,3 +145,51 @@ fn houston_january() {
         .count();
     assert!(bars > 100, "{bars}");
 }
+
+/// Issue 13, item 9: text shown to people (places, areas, categories, ids) may not hold
+/// control characters or bidi overrides; each is a row error naming its line and field.
+#[test]
+fn issue_13_control_characters_in_incident_text_are_row_errors() {
+    use planner::import::{force_csv, geojson_points};
+    let tz = planner::time::london();
+    for bad in ["Park St\rX", "Park\0St", "Park \u{202E}tS", "Park\u{1b}[2J"] {
+        let row = format!(
+            "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n\
+             abc,2023-05,B,B,-0.416,51.879,\"{bad}\",E01015000,Luton 010A,Public order,,\n"
+        );
+        let r = police_uk::read("s.csv", row.as_bytes());
+        assert_eq!(r.errors.len(), 1, "{bad:?}: {:?}", r.errors);
+        assert_eq!(
+            (r.errors[0].line, r.errors[0].field.as_str()),
+            (2, "Location")
+        );
+        for (field, location, category) in [
+            ("location", bad, "violence"),
+            ("category", "George St", bad),
+        ] {
+            let csv = format!(
+                "id,occurred_at,lat,lon,category,location\nA1,2024-03-01T23:30:00Z,51.879,-0.416,\"{category}\",\"{location}\"\n"
+            );
+            let r = force_csv::read("f.csv", csv.as_bytes(), &tz);
+            assert_eq!(r.errors.len(), 1, "{bad:?}: {:?}", r.errors);
+            assert_eq!((r.errors[0].line, r.errors[0].field.as_str()), (2, field));
+        }
+        let mut json = serde_json::json!({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.416, 51.879]},
+             "properties": {"id": "G1", "occurred_at": "2024-03-01T23:30:00Z", "category": "violence"}}]});
+        json["features"][0]["properties"]["area_name"] = bad.into();
+        let r = geojson_points::read("g.geojson", &json.to_string(), &tz);
+        assert_eq!(r.errors.len(), 1, "{bad:?}: {:?}", r.errors);
+        assert_eq!(r.errors[0].field, "properties.area_name");
+        let csv = format!(
+            "uid,offense_type,date_time,longitude,latitude\n1,\"{bad}\",2019-01-01T19:50:00Z,-122.40,37.78\n"
+        );
+        let r = us_open_data::read(
+            "sf.csv",
+            csv.as_bytes(),
+            us_open_data::UsSource::SanFrancisco,
+        );
+        assert_eq!(r.errors.len(), 1, "{bad:?}: {:?}", r.errors);
+        assert_eq!(r.errors[0].field, "offense_type");
+    }
+}

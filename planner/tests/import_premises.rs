@@ -1080,3 +1080,133 @@ fn fictional_training_parses_and_names_real_pubs() {
         ])
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 13 (security review), items 9 and 10.
+
+#[test]
+fn issue_13_postcode_with_multibyte_char_does_not_panic() {
+    // Worthing's layout; "ABé12" is five characters but six bytes, and the postcode check
+    // used to split it at byte 3, inside the "é".
+    for postcode in ["ABé12", "PO21 1Qé", "老虎1AA", "é"] {
+        let csv = format!(
+            "\"Reference\",\"Trader Name\",\"Address\",\"Postcode\",\"longitude\",\"latitude\"\n\
+             \"LN/1\",\"The George\",\"1 High St, Worthing\",\"{postcode}\",-0.37,50.83\n"
+        );
+        let r = read_council_register("worthing.csv", csv.as_bytes());
+        assert!(r.is_clean(), "{postcode}: {:?}", r.errors);
+        assert_eq!(r.records[0].postcode, None, "{postcode}");
+    }
+}
+
+/// The one error of a one-row import, as (line, field, reason).
+fn only_error<T>(r: &Import<T>) -> (u64, String, String) {
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert!(r.records.is_empty());
+    let e = &r.errors[0];
+    (e.line, e.field.clone(), e.reason.clone())
+}
+
+#[test]
+fn issue_13_control_characters_in_names_are_row_errors() {
+    let evil = [
+        "Bar\rEvil",
+        "Bar\nEvil",
+        "Bar\tEvil",
+        "Bar\0Evil",
+        "Bar\u{202E}liveE",
+        "Bar\u{2066}x\u{2069}",
+        "Bar\u{1b}[2J",
+    ];
+    for name in evil {
+        // OSM GeoJSON: the name, an address part, the district.
+        for (key, field) in [
+            ("name", "features[0].properties.name"),
+            ("addr:street", "features[0].properties.addr:street"),
+            ("lad20nm", "features[0].properties.lad20nm"),
+        ] {
+            let mut json = serde_json::json!({"type": "FeatureCollection", "features": [
+                {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.4685, 52.1377]},
+                 "properties": {"name": "The George", "osm_id": "node/1", "amenity": "pub"}}]});
+            json["features"][0]["properties"][key] = name.into();
+            let r = read_osm_geojson("pubs.geojson", json.to_string().as_bytes());
+            let (line, f, reason) = only_error(&r);
+            assert_eq!((line, f.as_str()), (1, field), "{name:?}");
+            assert!(reason.contains("U+"), "{reason}");
+        }
+        // mlj CSV.
+        let csv = format!(
+            "name,normalized_name,osm_node_id,latitude,longitude,lad20nm\n\"{name}\",x,1,52.13,-0.46,Bedford\n"
+        );
+        assert_eq!(only_error(&read_osm_csv("p.csv", csv.as_bytes())).1, "name");
+        // Council register: the trading name and the address.
+        for (trading, address, field) in [
+            (name, "1 High St", "Trading Name"),
+            ("China Royal", name, "Dtf Location"),
+        ] {
+            let csv = format!(
+                "\"Licence Number\",\"Licence Status\",\"Trading Name\",\"Dtf Location\",\"Postcode\",\"longitude\",\"latitude\"\n\
+                 5816,\"Granted\",\"{trading}\",\"{address}\",\"PO21 1QT\",-0.67573,50.783601\n"
+            );
+            let (line, f, _) = only_error(&read_council_register("arun.csv", csv.as_bytes()));
+            assert_eq!((line, f.as_str()), (2, field), "{name:?}");
+        }
+        // Training: course and trainer.
+        for (course, trainer, field) in [
+            (name, "Licensing team", "course"),
+            ("Ask for Angela", name, "trainer"),
+        ] {
+            let csv = format!(
+                "premises_id,date,course,staff_trained,trainer,notes\n\
+                 osm:node/1,2025-03-14,\"{course}\",6,\"{trainer}\",\n"
+            );
+            let (line, f, _) = only_error(&read_training("t.csv", csv.as_bytes(), None));
+            assert_eq!((line, f.as_str()), (2, field), "{name:?}");
+        }
+        // Units: the start name and the skills.
+        for (start, skills, field) in [(name, "first-aid", "start_name"), ("Luton", name, "skills")]
+        {
+            let csv = format!(
+                "callsign,size,shift_start,shift_end,start_lon,start_lat,start_name,break_minutes,skills\n\
+                 LN-FF1,2,19:00,03:00,-0.421262,51.878543,\"{start}\",,\"{skills}\"\n"
+            );
+            let (line, f, _) = only_error(&read_units("u.csv", csv.as_bytes()));
+            assert_eq!((line, f.as_str()), (2, field), "{name:?}");
+        }
+    }
+    // The pub list TSV cannot hold a tab, CR or LF in a field (they end it), but a NUL, a
+    // bidi override or a C1 control it can.
+    for name in ["Bar\0", "Bar\u{202E}x", "Bar\u{85}x"] {
+        let tsv = format!("{name}\tx\t1\t52.13\t-0.46\n");
+        let r = read_osm_tsv("pubnames.tsv", tsv.as_bytes());
+        assert_eq!(only_error(&r).1, "name", "{name:?}");
+    }
+}
+
+#[test]
+fn issue_13_names_that_are_only_odd_still_import() {
+    // Surrounding whitespace is trimmed; a formula-looking name, quotes, accents and the
+    // zero-width spaces of a real pub in the UK list are kept as they are (the writers
+    // quote formulas: planner::export::spreadsheet_safe).
+    let csv = "name,normalized_name,osm_node_id,latitude,longitude,lad20nm\n\
+               \"  =HYPERLINK(\"\"http://x\"\")\r\n\",x,1,52.13,-0.46,Bedford\n\
+               \"\u{200B}Lock \u{200B}Keeper\",x,2,52.13,-0.46,Bedford\n\
+               \"Café \"\"Rouge\"\"\",x,3,52.13,-0.46,Bedford\n";
+    let r = read_osm_csv("p.csv", csv.as_bytes());
+    assert!(r.is_clean(), "{:?}", r.errors);
+    let names: Vec<&str> = r.records.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "=HYPERLINK(\"http://x\")",
+            "\u{200B}Lock \u{200B}Keeper",
+            "Café \"Rouge\""
+        ]
+    );
+    // Training notes may run over lines.
+    let csv = "premises_id,date,course,staff_trained,trainer,notes\n\
+               osm:node/1,2025-03-14,Ask for Angela,6,Licensing team,\"line one\nline two\"\n";
+    let r = read_training("t.csv", csv.as_bytes(), None);
+    assert!(r.is_clean(), "{:?}", r.errors);
+    assert_eq!(r.records[0].notes.as_deref(), Some("line one\nline two"));
+}

@@ -4,6 +4,7 @@
 //! that holds it, not as a failure of the whole file.
 
 use super::RowError;
+use super::text::{TextKind, check_text, optional_line};
 use std::collections::HashMap;
 use std::io::Read;
 use std::rc::Rc;
@@ -188,6 +189,29 @@ impl Row {
             return Err(self.error(name, "empty required field"));
         }
         Ok(v.trim())
+    }
+
+    /// A required field people will read (a name, a course): trimmed, and refused if
+    /// empty or if it holds a control character (see [`super::text`]).
+    pub fn required_text(&self, name: &str) -> Result<&str, RowError> {
+        let v = self.required(name)?;
+        check_text(v, TextKind::Line).map_err(|r| self.error(name, r))?;
+        Ok(v)
+    }
+
+    /// An optional field people will read: `None` when empty or `NA`, otherwise trimmed
+    /// and checked as [`Row::required_text`] is.
+    pub fn text(&self, name: &str) -> Result<Option<String>, RowError> {
+        optional_line(self.get(name)?).map_err(|r| self.error(name, r))
+    }
+
+    /// An optional free-text field (notes): as [`Row::text`], line feeds and tabs allowed.
+    pub fn multiline_text(&self, name: &str) -> Result<Option<String>, RowError> {
+        let v = super::non_empty(self.get(name)?);
+        if let Some(t) = &v {
+            check_text(t, TextKind::MultiLine).map_err(|r| self.error(name, r))?;
+        }
+        Ok(v)
     }
 
     /// Number of fields in the row.

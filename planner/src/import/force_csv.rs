@@ -13,8 +13,8 @@
 //! | `area_code`, `area_name` | no | small-area code and name |
 
 use super::{
-    CoordError, Import, Parsed, Row, RowError, check_lonlat, non_empty, open_csv, parse_lonlat,
-    parse_number, parse_rows,
+    CoordError, Import, Parsed, Row, RowError, check_lonlat, open_csv, parse_lonlat, parse_number,
+    parse_rows,
 };
 use crate::category::Category;
 use crate::crs::Crs;
@@ -75,7 +75,7 @@ enum Coords {
 }
 
 fn parse_row(row: &Row, coords: &Coords, tz: &TimeZone) -> Result<Incident, RowError> {
-    let id = row.required("id")?;
+    let id = row.required_text("id")?;
     let occurred = parse_occurred(row.required("occurred_at")?, tz, DstPolicy::Reject)
         .map_err(|e| row.error("occurred_at", e.to_string()))?;
     let (lon, lat) = match coords {
@@ -106,7 +106,7 @@ fn parse_row(row: &Row, coords: &Coords, tz: &TimeZone) -> Result<Incident, RowE
             (lon, lat)
         }
     };
-    let category_raw = row.required("category")?;
+    let category_raw = row.required_text("category")?;
     Ok(Incident {
         source_id: format!("{SOURCE}:{id}"),
         source: SOURCE.to_string(),
@@ -115,9 +115,9 @@ fn parse_row(row: &Row, coords: &Coords, tz: &TimeZone) -> Result<Incident, RowE
         lat,
         category_raw: category_raw.to_string(),
         category: Category::from_free_text(category_raw),
-        location: non_empty(row.get("location")?),
-        area_code: non_empty(row.get("area_code")?),
-        area_name: non_empty(row.get("area_name")?),
+        location: row.text("location")?,
+        area_code: row.text("area_code")?,
+        area_name: row.text("area_name")?,
     })
 }
 

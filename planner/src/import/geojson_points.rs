@@ -5,7 +5,8 @@
 //! where the offending feature starts, so a user can find it in an editor.
 
 use super::force_csv::parse_occurred;
-use super::{Import, RowError, check_lonlat, non_empty};
+use super::text::{TextKind, check_text, optional_line};
+use super::{Import, RowError, check_lonlat};
 use crate::category::Category;
 use crate::incident::Incident;
 use crate::time::DstPolicy;
@@ -136,6 +137,11 @@ pub fn read(file: &str, text: &str, tz: &TimeZone) -> Import<Incident> {
             field: field.to_string(),
             reason,
         };
+        // Text people will read: trimmed, `None` when empty, no control characters.
+        let shown = |field: &str, value: Option<String>| -> Result<Option<String>, RowError> {
+            optional_line(value.as_deref().unwrap_or(""))
+                .map_err(|r| error(&format!("properties.{field}"), r))
+        };
         let result = (|| {
             let feature: Value =
                 serde_json::from_str(raw.get()).map_err(|e| error("feature", e.to_string()))?;
@@ -147,15 +153,22 @@ pub fn read(file: &str, text: &str, tz: &TimeZone) -> Import<Incident> {
                 })
                 .filter(|s| !s.trim().is_empty())
                 .ok_or_else(|| error("properties.id", "empty required field".into()))?;
+            check_text(id.trim(), TextKind::Line).map_err(|r| error("properties.id", r))?;
             let occurred_text = text_property(&feature, "occurred_at")
                 .filter(|s| !s.trim().is_empty())
                 .ok_or_else(|| error("properties.occurred_at", "empty required field".into()))?;
             let occurred = parse_occurred(&occurred_text, tz, DstPolicy::Reject)
                 .map_err(|e| error("properties.occurred_at", e.to_string()))?;
             let category_raw = text_property(&feature, "category")
-                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
                 .ok_or_else(|| error("properties.category", "empty required field".into()))?;
+            check_text(&category_raw, TextKind::Line)
+                .map_err(|r| error("properties.category", r))?;
             let (lon, lat) = point_of(&feature).map_err(|(f, r)| error(&f, r))?;
+            let location = shown("location", text_property(&feature, "location"))?;
+            let area_code = shown("area_code", text_property(&feature, "area_code"))?;
+            let area_name = shown("area_name", text_property(&feature, "area_name"))?;
             let source_id = format!("{SOURCE}:{}", id.trim());
             if let Some(first) = first_line.get(&source_id) {
                 return Err(error(
@@ -172,9 +185,9 @@ pub fn read(file: &str, text: &str, tz: &TimeZone) -> Import<Incident> {
                 lat,
                 category: Category::from_free_text(&category_raw),
                 category_raw,
-                location: text_property(&feature, "location").and_then(|s| non_empty(&s)),
-                area_code: text_property(&feature, "area_code").and_then(|s| non_empty(&s)),
-                area_name: text_property(&feature, "area_name").and_then(|s| non_empty(&s)),
+                location,
+                area_code,
+                area_name,
             })
         })();
         match result {

@@ -5,6 +5,10 @@
 //! field and reason. It never stops at the first bad row: the caller decides whether a bad
 //! row rejects the whole import (the default) or is skipped (`--skip-invalid`).
 //!
+//! Text people will read (names, addresses, places, courses, callsigns' start points) is
+//! checked in one place, [`text`]: a control character, a bidi override or a line
+//! separator in it is a row error, because names end up in spreadsheets and calendars.
+//!
 //! Rows a source documents as unusable (police.uk rows with no location) are not errors:
 //! they are counted as skips with their reason, so a file exactly as its publisher released
 //! it imports.
@@ -12,8 +16,10 @@
 mod csv_rows;
 pub mod force_csv;
 pub mod geojson_points;
+pub mod geometry;
 pub mod police_uk;
 pub mod premises;
+pub mod text;
 pub mod training;
 pub mod units;
 pub mod us_open_data;

@@ -5,9 +5,8 @@
 //! location") are skipped and counted; anti-social-behaviour rows have no Crime ID, so they
 //! get a content-and-ordinal id (see [`ContentIds`]).
 
-use super::{
-    ContentIds, Import, Parsed, RowError, each_row, non_empty, open_csv, parse_lonlat, parse_rows,
-};
+use super::text::{TextKind, check_text};
+use super::{ContentIds, Import, Parsed, RowError, each_row, open_csv, parse_lonlat, parse_rows};
 use crate::category::Category;
 use crate::incident::Incident;
 use crate::time::{OccurredAt, YearMonth};
@@ -87,7 +86,7 @@ fn parse_row(row: &super::Row, ids: &mut ContentIds) -> Result<Parsed<Incident>,
         };
         row.error(field, e.reason)
     })?;
-    let crime_type = row.required("Crime type")?;
+    let crime_type = row.required_text("Crime type")?;
     let category = Category::from_police_uk(crime_type).ok_or_else(|| {
         row.error(
             "Crime type",
@@ -95,9 +94,15 @@ fn parse_row(row: &super::Row, ids: &mut ContentIds) -> Result<Parsed<Incident>,
         )
     })?;
     let crime_id = row.get("Crime ID")?.trim();
+    check_text(crime_id, TextKind::Line).map_err(|r| row.error("Crime ID", r))?;
+    // Raw text for the content id (unchanged, so ids stay stable); checked text to keep.
     let location = row.get("Location")?;
     let lsoa_code = row.get("LSOA code")?;
-    let lsoa_name = row.get("LSOA name")?;
+    let (location_text, area_code, area_name) = (
+        row.text("Location")?,
+        row.text("LSOA code")?,
+        row.text("LSOA name")?,
+    );
     let source_id = if crime_id.is_empty() {
         let reported_by = row.get("Reported by")?;
         ids.next(
@@ -123,9 +128,9 @@ fn parse_row(row: &super::Row, ids: &mut ContentIds) -> Result<Parsed<Incident>,
         lat: lat_v,
         category_raw: crime_type.to_string(),
         category,
-        location: non_empty(location),
-        area_code: non_empty(lsoa_code),
-        area_name: non_empty(lsoa_name),
+        location: location_text,
+        area_code,
+        area_name,
     }))
 }
 

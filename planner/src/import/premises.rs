@@ -36,6 +36,7 @@
 //! * **Opening hours.** [`closing_times`] reads the common subset of OSM `opening_hours`;
 //!   anything else leaves the closing times unknown, never an error.
 
+use super::text::{TextKind, check_text};
 use super::{
     Import, Parsed, Row, RowError, check_lonlat, non_empty, open_csv, parse_lonlat, parse_rows,
 };
@@ -204,7 +205,7 @@ fn osm_feature(raw: &str, err: &dyn Fn(&str, String) -> RowError) -> Result<Prem
         Some("nightclub") => PremisesKind::Nightclub,
         _ => PremisesKind::Other,
     };
-    let name = text_prop(&props, &["name", "brand"]).unwrap_or_else(|| {
+    let name = shown_prop(&props, &["name", "brand"], err)?.unwrap_or_else(|| {
         let kind = match kind {
             PremisesKind::Other => "venue",
             k => k.as_str(),
@@ -214,10 +215,18 @@ fn osm_feature(raw: &str, err: &dyn Fn(&str, String) -> RowError) -> Result<Prem
     let closing = text_prop(&props, &["opening_hours"])
         .and_then(|h| closing_times(&h))
         .unwrap_or_default();
-    let district = props
-        .iter()
-        .find(|(k, _)| is_lad_name_key(k))
-        .and_then(|(_, v)| value_text(v));
+    let district = match props.iter().find(|(k, _)| is_lad_name_key(k)) {
+        Some((k, _)) => shown_prop(&props, &[k.as_str()], err)?,
+        None => None,
+    };
+    // Every address part osm_address may use.
+    for key in ADDR_KEYS {
+        shown_prop(
+            &props,
+            &[&format!("addr:{key}"), &format!("addr.{key}")],
+            err,
+        )?;
+    }
     Ok(Premises {
         source_id: format!("osm:{id}"),
         name,
@@ -259,8 +268,11 @@ fn feature_location(
         }
         "Polygon" | "MultiPolygon" => {
             use geo::Centroid;
-            let centroid = serde_json::from_value::<geojson::Geometry>(g.clone())
-                .ok()
+            let parsed = serde_json::from_value::<geojson::Geometry>(g.clone()).ok();
+            if let Some(Err(reason)) = parsed.as_ref().map(super::geometry::check_positions) {
+                return Err(err("geometry.coordinates", reason));
+            }
+            let centroid = parsed
                 .and_then(|g| geo::Geometry::<f64>::try_from(g).ok())
                 .and_then(|g| g.centroid());
             let Some(c) = centroid else {
@@ -324,6 +336,35 @@ fn osm_ref(text: &str, osm_type: Option<&str>, point: bool) -> Result<String, St
             "bare OSM id {t:?} on a polygon: say way/{t} or relation/{t}"
         )),
     }
+}
+
+/// The `addr:*` keys read, for the address and the postcode.
+const ADDR_KEYS: [&str; 9] = [
+    "housename",
+    "housenumber",
+    "street",
+    "suburb",
+    "village",
+    "hamlet",
+    "place",
+    "city",
+    "postcode",
+];
+
+/// As [`text_prop`], for text people will read: an error naming `properties.<key>` when
+/// the value holds a control character (see [`super::text`]).
+fn shown_prop(
+    props: &Map<String, Value>,
+    keys: &[&str],
+    err: &dyn Fn(&str, String) -> RowError,
+) -> Result<Option<String>, RowError> {
+    for k in keys {
+        if let Some(v) = props.get(*k).and_then(value_text) {
+            check_text(&v, TextKind::Line).map_err(|r| err(&format!("properties.{k}"), r))?;
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
 }
 
 /// A property as trimmed text (numbers too), the first non-empty of `keys`.
@@ -394,7 +435,7 @@ pub fn read_osm_csv(file: &str, input: impl Read) -> Import<Premises> {
 }
 
 fn osm_csv_row(row: &Row, seen: &mut HashMap<String, u64>) -> Result<Premises, RowError> {
-    let name = row.required("name")?.to_string();
+    let name = row.required_text("name")?.to_string();
     let node = row.required("osm_node_id")?;
     if !node.bytes().all(|b| b.is_ascii_digit()) {
         return Err(row.error(
@@ -404,7 +445,7 @@ fn osm_csv_row(row: &Row, seen: &mut HashMap<String, u64>) -> Result<Premises, R
     }
     let (lon, lat) = parse_lonlat(row.get("longitude")?, row.get("latitude")?)
         .map_err(|e| row.error(e.field, e.reason))?;
-    let district = non_empty(row.get("lad20nm")?);
+    let district = row.text("lad20nm")?;
     let source_id = format!("osm:node/{node}");
     if let Some(first) = seen.get(&source_id) {
         return Err(row.error(
@@ -493,7 +534,7 @@ fn osm_tsv_row(
             "no coordinates (an OSM way or relation: the extract has points for nodes only)".into(),
         ));
     }
-    let name = row.required("name")?.to_string();
+    let name = row.required_text("name")?.to_string();
     let (lon, lat) = parse_lonlat(lon_text, lat_text).map_err(|e| row.error(e.field, e.reason))?;
     let source_id = format!("osm:node/{id}");
     if let Some(&(first, lon0, lat0)) = seen.get(&source_id) {
@@ -643,7 +684,7 @@ fn register_row(
         Register::Worthing => ("Reference", "Trader Name", "Address"),
         Register::Adur => ("Reference", "Name", "Address"),
     };
-    let reference = row.required(ref_col)?.to_string();
+    let reference = row.required_text(ref_col)?.to_string();
     if register == Register::Arun {
         let status = row.required("Licence Status")?;
         match status.to_ascii_lowercase().as_str() {
@@ -668,8 +709,10 @@ fn register_row(
         return Ok(Parsed::Skip("no coordinates (not geocoded)".into()));
     }
     let (lon, lat) = parse_lonlat(lon_text, lat_text).map_err(|e| row.error(e.field, e.reason))?;
-    let address = non_empty(row.get(addr_col)?).map(|a| a.trim_end_matches('.').trim().to_string());
-    let name = match non_empty(row.get(name_col)?) {
+    let address = row
+        .text(addr_col)?
+        .map(|a| a.trim_end_matches('.').trim().to_string());
+    let name = match row.text(name_col)? {
         Some(n) => n,
         None => address
             .as_deref()
@@ -735,7 +778,9 @@ fn uk_postcode(text: &str) -> Option<String> {
         .collect::<String>()
         .to_ascii_uppercase();
     let b = compact.as_bytes();
-    if !(5..=7).contains(&b.len()) {
+    // ASCII only, so that the split below is on a character boundary (`ABé12` is not a
+    // postcode and must not panic: issue 13).
+    if !(5..=7).contains(&b.len()) || !compact.is_ascii() {
         return None;
     }
     let (outward, inward) = compact.split_at(b.len() - 3);
@@ -1070,6 +1115,24 @@ mod tests {
         assert_eq!(uk_postcode("W1A 1AA").as_deref(), Some("W1A 1AA"));
         assert_eq!(uk_postcode("West Sussex"), None);
         assert_eq!(uk_postcode("NA"), None);
+    }
+
+    #[test]
+    fn issue_13_postcode_with_multibyte_char_does_not_panic() {
+        // "ABé12" is six bytes: the old split at byte 3 fell inside the "é".
+        for text in [
+            "ABé12",
+            "é",
+            "PO21 1Qé",
+            "éé1AA",
+            "老虎12AB",
+            "A\u{0301}B1 2CD",
+            "ⅫA1AA",
+        ] {
+            assert_eq!(uk_postcode(text), None, "{text:?}");
+        }
+        // Lower-case non-ASCII letters that upper-case to ASCII are not postcodes either.
+        assert_eq!(uk_postcode("\u{131}O21 1QT"), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!   Never US order. A date after `today` is an error, when `today` is given.
 //! * `staff_trained`: a whole number, 0 or more.
 
-use super::{Import, Parsed, Row, RowError, non_empty, open_csv, parse_rows};
+use super::{Import, Parsed, Row, RowError, open_csv, parse_rows};
 use crate::training::TrainingRecord;
 use jiff::civil::Date;
 use std::io::Read;
@@ -39,7 +39,7 @@ pub fn read_training(file: &str, input: impl Read, today: Option<Date>) -> Impor
 }
 
 fn training_row(row: &Row, today: Option<Date>) -> Result<TrainingRecord, RowError> {
-    let premises_id = row.required("premises_id")?.to_string();
+    let premises_id = row.required_text("premises_id")?.to_string();
     if premises_id.chars().any(char::is_whitespace) {
         return Err(row.error(
             "premises_id",
@@ -55,7 +55,7 @@ fn training_row(row: &Row, today: Option<Date>) -> Result<TrainingRecord, RowErr
             format!("date {date} is in the future (today is {today})"),
         ));
     }
-    let course = row.required("course")?.to_string();
+    let course = row.required_text("course")?.to_string();
     let staff_trained =
         parse_count(row.required("staff_trained")?).map_err(|r| row.error("staff_trained", r))?;
     Ok(TrainingRecord {
@@ -63,8 +63,8 @@ fn training_row(row: &Row, today: Option<Date>) -> Result<TrainingRecord, RowErr
         date,
         course,
         staff_trained,
-        trainer: non_empty(row.get("trainer")?).unwrap_or_default(),
-        notes: non_empty(row.get("notes")?),
+        trainer: row.text("trainer")?.unwrap_or_default(),
+        notes: row.multiline_text("notes")?,
     })
 }
 

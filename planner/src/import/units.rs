@@ -15,6 +15,7 @@
 //! * `break_minutes`: whole minutes, 45 when empty; shorter than the shift.
 //! * `skills`: separated by `;`, e.g. `first-aid;licensing`.
 
+use super::text::{TextKind, check_text};
 use super::{Import, Parsed, Row, RowError, non_empty, open_csv, parse_lonlat, parse_rows};
 use crate::unit::Unit;
 use jiff::civil::Time;
@@ -119,7 +120,9 @@ fn unit_row(row: &Row, seen: &mut HashMap<String, u64>) -> Result<Unit, RowError
         .get("skills")?
         .split(';')
         .filter_map(non_empty)
-        .collect();
+        .map(|s| check_text(&s, TextKind::Line).map(|()| s))
+        .collect::<Result<_, _>>()
+        .map_err(|r| row.error("skills", r))?;
     Ok(Unit {
         callsign,
         size,
@@ -127,7 +130,7 @@ fn unit_row(row: &Row, seen: &mut HashMap<String, u64>) -> Result<Unit, RowError
         shift_end,
         start_lon,
         start_lat,
-        start_name: non_empty(row.get("start_name")?),
+        start_name: row.text("start_name")?,
         break_minutes,
         skills,
     })

@@ -11,9 +11,7 @@
 //! cannot be resolved; it is read as the earlier instant, and a time in the skipped hour is
 //! moved forward (the "compatible" rule RFC 5545 and Temporal use).
 
-use super::{
-    ContentIds, Import, Parsed, Row, RowError, non_empty, open_csv, parse_lonlat, parse_rows,
-};
+use super::{ContentIds, Import, Parsed, Row, RowError, open_csv, parse_lonlat, parse_rows};
 use crate::category::Category;
 use crate::incident::Incident;
 use crate::time::{DstPolicy, OccurredAt, local_to_instant, parse_civil};
@@ -129,16 +127,16 @@ fn parse_row(
                 id,
                 occurred,
                 "aggravated assault".to_string(),
-                non_empty(loc),
+                row.text("loc_cat")?,
             )
         }
         UsSource::SanFrancisco => {
             let occurred = wall_clock(row, "date_time", tz)?;
-            let uid = row.required("uid")?;
+            let uid = row.required_text("uid")?;
             (
                 format!("san-francisco:{uid}"),
                 occurred,
-                row.required("offense_type")?.to_string(),
+                row.required_text("offense_type")?.to_string(),
                 None,
             )
         }
@@ -163,8 +161,8 @@ fn parse_row(
             (
                 id,
                 OccurredAt::Exact(t),
-                row.required("offense")?.to_string(),
-                non_empty(row.get("location")?),
+                row.required_text("offense")?.to_string(),
+                row.text("location")?,
             )
         }
     };
