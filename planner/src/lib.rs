@@ -10,6 +10,7 @@ pub mod area;
 pub mod backtest;
 pub mod category;
 pub mod crs;
+pub mod export;
 pub mod harm;
 pub mod hotspots;
 pub mod impact;
