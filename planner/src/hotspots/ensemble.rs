@@ -188,7 +188,7 @@ impl EnsembleParams {
         if bad(self.period_days) {
             return Some(("ensemble.period_days", self.period_days));
         }
-        if let Some(&h) = self.half_lives.iter().find(|h| !(**h > 0.0)) {
+        if let Some(&h) = self.half_lives.iter().find(|h| h.is_nan() || **h <= 0.0) {
             return Some(("ensemble.half_lives", h));
         }
         if let Some(&b) = self.bandwidths.iter().find(|b| bad(**b)) {
@@ -967,15 +967,21 @@ mod tests {
         assert_eq!(e.invalid(), None);
         e.half_lives = vec![1.0, 0.0];
         assert_eq!(e.invalid(), Some(("ensemble.half_lives", 0.0)));
-        let mut e = EnsembleParams::default();
-        e.coverage = 101.0;
+        let e = EnsembleParams {
+            coverage: 101.0,
+            ..EnsembleParams::default()
+        };
         assert_eq!(e.invalid(), Some(("ensemble.coverage", 101.0)));
-        let mut e = EnsembleParams::default();
-        e.period_days = f64::NAN;
+        let e = EnsembleParams {
+            period_days: f64::NAN,
+            ..EnsembleParams::default()
+        };
         assert!(e.invalid().is_some());
         // An infinite half-life is all-time counts, allowed.
-        let mut e = EnsembleParams::default();
-        e.half_lives = vec![f64::INFINITY];
+        let e = EnsembleParams {
+            half_lives: vec![f64::INFINITY],
+            ..EnsembleParams::default()
+        };
         assert_eq!(e.invalid(), None);
     }
 }
