@@ -560,6 +560,23 @@ pub fn solve(
     } else {
         model.make_quiet();
     }
+    // ROTA_MIP_OPTIONS="name=value,..." passes more HiGHS options (e.g. mip_lp_solver=ipm).
+    for opt in std::env::var("ROTA_MIP_OPTIONS")
+        .unwrap_or_default()
+        .split(',')
+    {
+        if let Some((k, v)) = opt.split_once('=') {
+            let ok = v
+                .parse::<i32>()
+                .is_ok_and(|n| model.try_set_option(k, n).is_ok())
+                || v.parse::<f64>()
+                    .is_ok_and(|x| model.try_set_option(k, x).is_ok())
+                || v.parse::<bool>()
+                    .is_ok_and(|b| model.try_set_option(k, b).is_ok())
+                || model.try_set_option(k, v).is_ok();
+            assert!(ok, "ROTA_MIP_OPTIONS: HiGHS refuses {k}={v}");
+        }
+    }
     model.set_option("threads", 1);
     model.set_option("time_limit", time_limit);
     model.set_option("mip_rel_gap", 0.0);
