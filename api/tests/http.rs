@@ -23,7 +23,7 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>, [u16; 5])> {
     vec![
         ("GET", "/healthz", None, [200, 200, 200, 200, 200]),
         ("GET", "/readyz", None, [200, 200, 200, 200, 200]),
-        ("GET", "/metrics", None, [200, 200, 200, 200, 200]),
+        ("GET", "/metrics", None, [401, 403, 403, 403, 200]),
         ("GET", "/api/openapi.json", None, [200, 200, 200, 200, 200]),
         (
             "POST",
@@ -424,11 +424,10 @@ async fn repeated_bad_logins_are_rate_limited() {
         .status,
         StatusCode::OK
     );
-    let metrics = String::from_utf8(
-        call_as(&env.app, "GET", "/metrics", Auth::None, None)
-            .await
-            .body,
-    )
+    let metrics = String::from_utf8({
+        let admin = login(&env.app, "admin").await;
+        get(&env.app, "/metrics", &admin).await.body
+    })
     .unwrap();
     assert!(
         metrics.contains("firefly_logins_rate_limited_total 1"),
@@ -651,7 +650,8 @@ async fn incidents_are_wgs84_points_filtered_and_every_read_is_audited() {
 #[tokio::test]
 async fn hotspots_have_the_contract_properties_and_are_cached_until_an_import() {
     let env = env();
-    let token = login(&env.app, "officer").await;
+    // The exact answer: officers and liaison get aggregates (http_security_data.rs).
+    let token = login(&env.app, "planner").await;
     let uri = "/api/v1/hotspots?method=kde&cell=100&window=all";
     let a = get(&env.app, uri, &token).await;
     assert_eq!(
@@ -737,11 +737,10 @@ async fn hotspots_have_the_contract_properties_and_are_cached_until_an_import() 
     for key in ["z", "p", "q", "class"] {
         assert!(first.get(key).is_some(), "{key} missing: {first}");
     }
-    let metrics = String::from_utf8(
-        call_as(&env.app, "GET", "/metrics", Auth::None, None)
-            .await
-            .body,
-    )
+    let metrics = String::from_utf8({
+        let admin = login(&env.app, "admin").await;
+        get(&env.app, "/metrics", &admin).await.body
+    })
     .unwrap();
     assert!(
         metrics.contains("firefly_result_cache_hits_total 1"),
@@ -989,12 +988,20 @@ async fn health_readiness_metrics_and_openapi() {
     assert_eq!(r["data_version"], 3, "three imports");
     let token = login(&env.app, "planner").await;
     get(&env.app, "/api/v1/audit", &token).await;
-    let m = call_as(&env.app, "GET", "/metrics", Auth::None, None).await;
+    // Metrics are the admins' (a Prometheus scrape sends an admin's bearer token).
+    call_as(&env.app, "GET", "/metrics", Auth::None, None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
+    get(&env.app, "/metrics", &token)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    let admin = login(&env.app, "admin").await;
+    let m = get(&env.app, "/metrics", &admin).await;
     assert!(m.content_type().starts_with("text/plain; version=0.0.4"));
     let text = String::from_utf8(m.body).unwrap();
     for line in [
         "firefly_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1",
-        "firefly_http_requests_total{method=\"POST\",route=\"/api/v1/auth/login\",status=\"200\"} 1",
+        "firefly_http_requests_total{method=\"POST\",route=\"/api/v1/auth/login\",status=\"200\"} 2",
         "firefly_http_requests_total{method=\"GET\",route=\"/api/v1/audit\",status=\"403\"} 1",
         "firefly_http_request_duration_seconds_count{route=\"/readyz\"} 1",
     ] {

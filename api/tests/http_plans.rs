@@ -245,8 +245,20 @@ async fn a_plan_is_the_cli_plan_stored_as_a_draft_then_published() {
         format!("attachment; filename=\"firefly-plan-{id}-{NIGHT}.csv\"")
     );
     let text = csv.text();
-    assert_eq!(text.lines().count(), 2 * SLOTS + 1);
+    // The officer's own unit only (LN-FF1); planners get every unit's rows.
+    assert_eq!(text.lines().count(), SLOTS + 1);
+    assert!(
+        text.lines().skip(1).all(|l| l.starts_with("LN-FF1,")),
+        "{text}"
+    );
     assert!(text.starts_with("callsign,slot,start_local,end_local,start_utc,activity,zone"));
+    let all = get(&env.app, &format!("/api/v1/plans/{id}/rota.csv"), &planner).await;
+    assert_eq!(all.text().lines().count(), 2 * SLOTS + 1);
+    assert_eq!(
+        seen.json()["callsigns"],
+        json!(["LN-FF1"]),
+        "the officer's plan holds their unit only"
+    );
 
     // Calendars: the officer's own unit's, not another's; planners any unit's.
     let ics = get(
@@ -315,7 +327,7 @@ async fn a_plan_is_the_cli_plan_stored_as_a_draft_then_published() {
         // Refused reads show nothing, so log nothing.
         ("plans.read", 3),
         ("plans.publish", 1),
-        ("plans.rota", 1),
+        ("plans.rota", 2),
         ("plans.calendar", 3),
     ] {
         assert_eq!(env.audited(action), n, "{action}");

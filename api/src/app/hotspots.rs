@@ -146,6 +146,32 @@ impl HotspotRequest {
     }
 }
 
+/// Most kernel evaluations one request may cost over HTTP (see [`work`]): about 2 to 5
+/// seconds of one core at the ~1 ns a gathered bin or point costs in a release build. The
+/// defaults over a whole force at 50 m cost ~1e7 (KDE) to ~1e8 (prospective).
+pub const WORK_BUDGET: f64 = 2e9;
+/// Most features (cells or zones) one answer over HTTP may hold.
+pub const MAX_FEATURES: usize = 500_000;
+
+/// The work of scoring `prepared`'s grid with `method`, in kernel evaluations: every
+/// study-area cell gathers the bins, and every point is visited by the cells, within the
+/// method's radius: (cells + points) x pi (radius / cell)^2 per radius-based pass. Count is
+/// one pass over cells and points. A pure function of the request and the grid, checked
+/// before anything is scored.
+pub fn work(method: Method, params: &MethodParams, prepared: &Prepared) -> f64 {
+    let cell = prepared.grid.cell_size().max(1e-9);
+    let n = (prepared.grid.n_inside() + prepared.points.len()) as f64;
+    let pass = |radius: f64| n * (std::f64::consts::PI * (radius / cell).powi(2)).max(1.0);
+    let prospective = planner::hotspots::prospective::NearRepeat::default().max_distance;
+    match method {
+        Method::Count => n,
+        Method::Kde => pass(params.bandwidth),
+        Method::GiStar => pass(params.distance),
+        // Prospective (its near-repeat reach), and any blend of the methods: every pass.
+        _ => pass(params.bandwidth) + pass(params.distance) + pass(prospective),
+    }
+}
+
 /// A scored grid with what produced it.
 pub struct Hotspots {
     pub prepared: Prepared,

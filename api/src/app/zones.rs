@@ -50,6 +50,19 @@ impl ZoneRequest {
     }
 }
 
+/// The work of forming zones on `prepared`'s grid, in the units of [`super::hotspots::work`]:
+/// the scoring, then k-means on the hot cells, with k the walkable pieces they need
+/// (hot area / the area of a zone of `max_radius`), each round visiting every hot cell
+/// for every centre, at most 100 rounds.
+pub fn work(req: &ZoneRequest, prepared: &Prepared) -> f64 {
+    let score = super::hotspots::work(req.method, &req.params, prepared);
+    let cell = prepared.grid.cell_size();
+    let hot = (req.hot_percent / 100.0 * prepared.grid.n_inside() as f64).max(1.0);
+    let piece = std::f64::consts::PI * req.max_radius.max(1.0).powi(2);
+    let k = (hot * cell * cell / piece).max(1.0);
+    score + hot * k * 100.0
+}
+
 /// Zones with everything needed to print them.
 pub struct Built {
     pub prepared: Prepared,

@@ -6,12 +6,36 @@
 //!
 //! Parameters that name server files (`--calendar`, `--boundary`, `--harm`) are not offered:
 //! the study area is the bbox if given, else the configured force boundary. Grids are
-//! capped at [`MAX_API_CELLS`] so one request cannot take the server's memory.
+//! capped at [`MAX_API_CELLS`] so one request cannot take the server's memory, the work of
+//! a request at [`hotspots::WORK_BUDGET`] kernel evaluations and its answer at
+//! [`hotspots::MAX_FEATURES`] features (422 before scoring, or before answering); each user
+//! may start [`super::cache::MISSES_PER_MINUTE`] computations a minute (429 beyond).
+//!
+//! Small numbers. Roles without incident-point access ([`IncidentPoints`]: officers,
+//! liaison) get aggregates only, so that no sequence of requests rebuilds the points
+//! `/api/v1/incidents` keeps for planners ([`Disclosure::Aggregate`]):
+//! - hotspots: cells of at least [`MIN_AGGREGATE_CELL_M`] (the default for them; smaller is
+//!   422), dates only as whole calendar months and both ends given, windows of whole hours
+//!   and at least an hour; in the answer, cells holding fewer than [`MIN_COUNT`] incidents
+//!   are left out entirely (a cell with a suppressed count but its score or weight would
+//!   still say "one incident here"; a hole among drawn cells would too, so cells with no
+//!   incident are left out as well), and the counts kept are rounded to the nearest
+//!   [`ROUND_TO`] (ONS-style small-number suppression) with `weight` removed (a harm x
+//!   recency sum tells the count). `score`, `rank` and `percentile` stay: the map draws them.
+//! - zones: the server's preset only (the defaults: KDE, weekend nights, every date, the
+//!   planner's cell); only `bbox` and `max_zones` may be given. Zone risk is a KDE sum over
+//!   many cells and nights.
+//!
+//! The answer says so in `firefly.disclosure`, and the cache keeps the two classes apart.
+//!
+//! Every hotspot and zone read is audited (`hotspots.read`, `zones.read`) with its
+//! parameters, its disclosure class and whether the cache answered, committed before the
+//! answer leaves, cache hits included.
 
 use super::auth::Require;
 use super::encoding::Encoding;
 use super::error::{AppError, AppQuery};
-use super::policy::{HotspotCells, Zones};
+use super::policy::{HotspotCells, IncidentPoints, Policy, Zones};
 use super::state::AppState;
 use crate::app::Failure;
 use crate::app::analysis::Prepared;
@@ -32,6 +56,124 @@ pub const MAX_API_CELLS: usize = 2_000_000;
 pub const CELL_RANGE: std::ops::RangeInclusive<f64> = 10.0..=5_000.0;
 /// Bandwidths and distances accepted over HTTP, metres.
 pub const RADIUS_RANGE: std::ops::RangeInclusive<f64> = 1.0..=10_000.0;
+
+/// Smallest cell, metres, for roles without incident-point access.
+pub const MIN_AGGREGATE_CELL_M: f64 = 100.0;
+/// Cells with fewer incidents than this are left out of aggregate answers.
+pub const MIN_COUNT: u64 = 5;
+/// Counts in aggregate answers are rounded to a multiple of this.
+pub const ROUND_TO: u64 = 5;
+
+/// What a role may learn from an analysis answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disclosure {
+    /// Exact cells and counts: roles that may see the incident points anyway.
+    Points,
+    /// Aggregates only: see the module's docs.
+    Aggregate,
+}
+
+impl Disclosure {
+    pub fn of(role: crate::roles::Role) -> Disclosure {
+        if IncidentPoints::allows(role) {
+            Disclosure::Points
+        } else {
+            Disclosure::Aggregate
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disclosure::Points => "points",
+            Disclosure::Aggregate => "aggregate",
+        }
+    }
+}
+
+/// The aggregate rules for a hotspot request (see the module's docs): 422 naming the rule.
+fn check_aggregate(req: &HotspotRequest, role: crate::roles::Role) -> Result<(), AppError> {
+    let refuse = |what: String| {
+        Err(AppError::Unprocessable(format!(
+            "{what}: the {role} role sees aggregates only (finer answers need incident-point access)"
+        )))
+    };
+    if req.filters.cell < MIN_AGGREGATE_CELL_M {
+        return refuse(format!(
+            "cell must be at least {MIN_AGGREGATE_CELL_M} m, not {}",
+            req.filters.cell
+        ));
+    }
+    let filters = req
+        .filters
+        .to_filters()
+        .map_err(|e| api_names(Failure::Invalid(e)))?;
+    match (filters.from, filters.to) {
+        (None, None) => {}
+        (Some(from), Some(to)) => {
+            let whole = from.day() == 1 && to.tomorrow().is_ok_and(|d| d.day() == 1) && from <= to;
+            if !whole {
+                return refuse(format!(
+                    "from and to must span whole calendar months (from the 1st, to the last day, e.g. from=2024-01&to=2024-03), not {from} to {to}"
+                ));
+            }
+        }
+        _ => {
+            return refuse(
+                "from and to must be given together, as whole calendar months (e.g. from=2024-01&to=2024-03)".into(),
+            );
+        }
+    }
+    for r in filters.window.ranges() {
+        let length = if r.end > r.start {
+            r.end - r.start
+        } else {
+            r.end + 1440 - r.start
+        };
+        if r.start % 60 != 0 || r.end % 60 != 0 || length < 60 {
+            return refuse(format!(
+                "window ranges must be whole hours, at least one hour long (e.g. fri@22:00-23:00), not {:02}:{:02}-{:02}:{:02}",
+                r.start / 60,
+                r.start % 60,
+                r.end / 60,
+                r.end % 60
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Small-number suppression of a hotspot answer (see the module's docs).
+fn suppress(value: &mut Value) {
+    let mut left_out = 0u64;
+    if let Some(features) = value.get_mut("features").and_then(Value::as_array_mut) {
+        features.retain_mut(|f| {
+            let Some(props) = f.get_mut("properties").and_then(Value::as_object_mut) else {
+                return false;
+            };
+            let count = props.get("count").and_then(Value::as_u64).unwrap_or(0);
+            if count < MIN_COUNT {
+                left_out += 1;
+                return false;
+            }
+            let rounded = (count + ROUND_TO / 2) / ROUND_TO * ROUND_TO;
+            props.insert("count".into(), Value::from(rounded));
+            props.remove("weight");
+            true
+        });
+    }
+    if let Some(meta) = value.get_mut("firefly").and_then(Value::as_object_mut) {
+        meta.insert(
+            "disclosure".into(),
+            serde_json::json!({
+                "class": "aggregate",
+                "min_count": MIN_COUNT,
+                "counts_rounded_to": ROUND_TO,
+                "cells_left_out": left_out,
+                "note": format!("cells with fewer than {MIN_COUNT} incidents are left out; counts are rounded to the nearest {ROUND_TO}; weight is withheld"),
+            }),
+        );
+    }
+}
 
 /// Hotspot parameters: the CLI's flags, by the same names (`half_life` for `--half-life`).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -165,10 +307,13 @@ pub(super) fn api_names(e: Failure) -> AppError {
     }
 }
 
-/// Refuses grids too large to score over HTTP, and collects the selection's warnings.
-pub(super) fn guard(
-    warnings: &mut Vec<String>,
-) -> impl FnMut(&Prepared) -> Result<(), Failure> + '_ {
+/// Refuses grids too large to score over HTTP and requests whose estimated `work` (kernel
+/// evaluations, see [`hotspots::work`]) is over [`hotspots::WORK_BUDGET`], before any
+/// scoring; collects the selection's warnings.
+pub(super) fn guard<'a>(
+    warnings: &'a mut Vec<String>,
+    work: impl Fn(&Prepared) -> f64 + 'a,
+) -> impl FnMut(&Prepared) -> Result<(), Failure> + 'a {
     move |prepared| {
         if prepared.grid.len() > MAX_API_CELLS {
             return Err(Failure::Invalid(anyhow!(
@@ -177,9 +322,48 @@ pub(super) fn guard(
                 MAX_API_CELLS
             )));
         }
+        let work = work(prepared);
+        if work > hotspots::WORK_BUDGET {
+            return Err(Failure::Invalid(anyhow!(
+                "this request would cost about {work:.1e} kernel evaluations, more than the {:.0e} the API computes at once; use a larger cell, a smaller bandwidth, distance or bbox, or fewer hot cells",
+                hotspots::WORK_BUDGET
+            )));
+        }
         warnings.extend(prepared.warnings.iter().cloned());
         Ok(())
     }
+}
+
+/// Refuses answers with more than [`hotspots::MAX_FEATURES`] features.
+fn check_features(n: usize) -> Result<(), Failure> {
+    if n > hotspots::MAX_FEATURES {
+        return Err(Failure::Invalid(anyhow!(
+            "the answer would hold {n} features, more than the {} the API sends; use a larger cell, a smaller bbox, or leave all_cells off",
+            hotspots::MAX_FEATURES
+        )));
+    }
+    Ok(())
+}
+
+/// Runs `f` on a blocking thread holding one of the compute permits (at most one heavy
+/// computation per core at once): scoring, zones, plans, venue risk, impact figures.
+pub(super) async fn under_compute<T, F>(state: &AppState, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let permit = state
+        .compute
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f()
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow!("computation failed: {e}")))
 }
 
 /// Adds the warnings to the `firefly` member and serialises.
@@ -207,11 +391,15 @@ pub(super) fn geojson_response(body: Bytes, hit: bool, encoding: Encoding) -> Re
 /// Answers from the cache, or loads, computes (on a blocking thread, at most one run per
 /// core at once), caches and answers. The plain body is cached, and beside it the body in
 /// the client's coding, so a cache hit costs no compression (see [`super::encoding`]).
+/// The answer is audited as `audit` (with `cache: hit|miss` added to its detail),
+/// committed before it leaves.
 async fn cached<F>(
     state: &AppState,
     key: String,
     encoding: Encoding,
     needs_premises: bool,
+    user: i64,
+    mut audit: crate::storage::AuditEntry,
     compute: F,
 ) -> Result<Response, AppError>
 where
@@ -223,18 +411,26 @@ where
     let (body, hit) = state
         .recompress
         .answer(&state.cache, &key, version, encoding, || {
-            compute_cached(state, needs_premises, compute)
+            compute_cached(state, Some(user), needs_premises, compute)
         })
         .await?;
     state
         .metrics
         .cache_hits
         .fetch_add(hit as u64, Ordering::Relaxed);
+    if let Some(detail) = audit.detail.as_mut().and_then(Value::as_object_mut) {
+        detail.insert(
+            "cache".into(),
+            Value::from(if hit { "hit" } else { "miss" }),
+        );
+    }
+    state.db.run(move |s| s.append_audit(&audit)).await?;
     Ok(geojson_response(body, hit, encoding))
 }
 
 async fn compute_cached<F>(
     state: &AppState,
+    user: Option<i64>,
     needs_premises: bool,
     compute: F,
 ) -> Result<Bytes, AppError>
@@ -243,6 +439,17 @@ where
         + Send
         + 'static,
 {
+    if let Some(user) = user
+        && let Err(retry_after) = state.misses.take(user)
+    {
+        return Err(AppError::TooManyRequests {
+            detail: format!(
+                "at most {} new analyses a minute per user (answers already computed are not counted); try again in {retry_after} s",
+                super::cache::MISSES_PER_MINUTE
+            ),
+            retry_after,
+        });
+    }
     state.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
     // The data is read after the caller read its version: an import in between makes the
     // entry look older than its data, so the next request recomputes; never newer.
@@ -258,20 +465,9 @@ where
             Ok((incidents, premises))
         })
         .await?;
-    let permit = state
-        .compute
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let body = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        compute(&incidents, premises)
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow!("scoring task failed: {e}")))?
-    .map_err(api_names)?;
-    Ok(body)
+    under_compute(state, move || compute(&incidents, premises))
+        .await?
+        .map_err(api_names)
 }
 
 /// Parses `method`.
@@ -280,6 +476,34 @@ fn parse_method(text: &Option<String>) -> Result<planner::hotspots::Method, AppE
         .unwrap_or("kde")
         .parse()
         .map_err(|e| AppError::Unprocessable(format!("method: {e}")))
+}
+
+/// Roles without incident-point access get the preset zones only: every parameter but
+/// `bbox` and `max_zones` is refused.
+fn check_zone_preset(q: &ZoneQuery, role: crate::roles::Role) -> Result<(), AppError> {
+    let given: Vec<&str> = [
+        ("method", q.method.is_some()),
+        ("cell", q.cell.is_some()),
+        ("bandwidth", q.bandwidth.is_some()),
+        ("distance", q.distance.is_some()),
+        ("half_life", q.half_life.is_some()),
+        ("hot_percent", q.hot_percent.is_some()),
+        ("max_radius", q.max_radius.is_some()),
+        ("window", q.window.is_some()),
+        ("from", q.from.is_some()),
+        ("to", q.to.is_some()),
+        ("category", q.category.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Unprocessable(format!(
+        "the {role} role gets the preset zones only (bbox and max_zones may be given), not {}: other zones need incident-point access",
+        given.join(", ")
+    )))
 }
 
 /// The zone request from the API's parameters (also the zone options of
@@ -325,18 +549,23 @@ pub(super) fn zone_request(q: &ZoneQuery) -> Result<ZoneRequest, AppError> {
 )]
 pub async fn hotspots(
     State(state): State<AppState>,
-    _who: Require<HotspotCells>,
+    who: Require<HotspotCells>,
     headers: HeaderMap,
     AppQuery(q): AppQuery<HotspotQuery>,
 ) -> Result<Response, AppError> {
     check_range("cell", q.cell, &CELL_RANGE)?;
+    let disclosure = Disclosure::of(who.user.role);
     let params = method_params(q.bandwidth, q.distance, q.half_life)?;
+    let mut filters = filter_request(q.cell, &q.window, &q.from, &q.to, &q.category, &q.bbox);
+    if disclosure == Disclosure::Aggregate && q.cell.is_none() {
+        filters.cell = MIN_AGGREGATE_CELL_M;
+    }
     let req = HotspotRequest {
         method: parse_method(&q.method)?,
         params,
         as_of: q.as_of.clone(),
         harm: None,
-        filters: filter_request(q.cell, &q.window, &q.from, &q.to, &q.category, &q.bbox),
+        filters,
         all_cells: q.all_cells.unwrap_or(false),
     };
     req.filters
@@ -346,17 +575,42 @@ pub async fn hotspots(
         crate::app::analysis::parse_date(d, true)
             .map_err(|e| AppError::Unprocessable(format!("as_of: {e:#}")))?;
     }
-    let key = req.key();
+    if disclosure == Disclosure::Aggregate {
+        check_aggregate(&req, who.user.role)?;
+    }
+    // The two classes never share an entry: a planner's exact answer is not an officer's.
+    let key = format!("{}|{}", req.key(), disclosure.as_str());
+    let audit = who.audit(
+        "hotspots.read",
+        "hotspots",
+        serde_json::json!({
+            "request": serde_json::to_value(&req).unwrap_or_default(),
+            "disclosure": disclosure.as_str(),
+        }),
+    );
     let config = state.config.clone();
     cached(
         &state,
         key,
         Encoding::negotiate(&headers),
         false,
+        who.user.id,
+        audit,
         move |incidents, _| {
             let mut warnings = Vec::new();
-            let result = hotspots::compute(&config, incidents, &req, &mut guard(&mut warnings))?;
-            finish(hotspots::geojson(&result), warnings)
+            let method = (req.method, req.params.clone());
+            let result = hotspots::compute(
+                &config,
+                incidents,
+                &req,
+                &mut guard(&mut warnings, |p| hotspots::work(method.0, &method.1, p)),
+            )?;
+            check_features(result.scored.cells.len())?;
+            let mut value = hotspots::geojson(&result);
+            if disclosure == Disclosure::Aggregate {
+                suppress(&mut value);
+            }
+            finish(value, warnings)
         },
     )
     .await
@@ -380,27 +634,44 @@ pub async fn hotspots(
 )]
 pub async fn zones(
     State(state): State<AppState>,
-    _who: Require<Zones>,
+    who: Require<Zones>,
     headers: HeaderMap,
     AppQuery(q): AppQuery<ZoneQuery>,
 ) -> Result<Response, AppError> {
+    let disclosure = Disclosure::of(who.user.role);
+    if disclosure == Disclosure::Aggregate {
+        check_zone_preset(&q, who.user.role)?;
+    }
     let req = zone_request(&q)?;
+    // Preset zones are the same for every role: one entry.
     let key = req.key();
+    let audit = who.audit(
+        "zones.read",
+        "zones",
+        serde_json::json!({
+            "request": serde_json::to_value(&req).unwrap_or_default(),
+            "disclosure": disclosure.as_str(),
+        }),
+    );
     let config = state.config.clone();
     cached(
         &state,
         key,
         Encoding::negotiate(&headers),
         true,
+        who.user.id,
+        audit,
         move |incidents, premises| {
             let mut warnings = Vec::new();
+            let for_work = req.clone();
             let built = zones::build_from(
                 &config,
                 incidents,
                 premises,
                 &req,
-                &mut guard(&mut warnings),
+                &mut guard(&mut warnings, |p| zones::work(&for_work, p)),
             )?;
+            check_features(built.zones.zones.len())?;
             finish(zones::geojson(&built), warnings)
         },
     )

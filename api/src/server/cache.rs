@@ -130,8 +130,65 @@ impl ResultCache {
     }
 }
 
+/// Cache misses (computations) a user may start per minute: a hit costs nothing, but every
+/// new parameter set holds a core, so one user cannot keep the compute permits busy.
+pub const MISSES_PER_MINUTE: u32 = 30;
+
+/// Counts each user's cache misses in fixed one-minute windows, in memory.
+#[derive(Debug)]
+pub struct MissLimiter {
+    per_minute: u32,
+    windows: Mutex<HashMap<i64, (std::time::Instant, u32)>>,
+}
+
+impl Default for MissLimiter {
+    fn default() -> Self {
+        MissLimiter::new(MISSES_PER_MINUTE)
+    }
+}
+
+impl MissLimiter {
+    pub fn new(per_minute: u32) -> MissLimiter {
+        MissLimiter {
+            per_minute,
+            windows: Mutex::default(),
+        }
+    }
+
+    /// Counts one miss for `user`: `Ok`, or `Err(seconds)` until the window ends.
+    pub fn take(&self, user: i64) -> Result<(), u64> {
+        let now = std::time::Instant::now();
+        let minute = std::time::Duration::from_secs(60);
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if windows.len() > 10_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < minute);
+        }
+        let w = windows.entry(user).or_insert((now, 0));
+        if now.duration_since(w.0) >= minute {
+            *w = (now, 0);
+        }
+        if w.1 >= self.per_minute {
+            let left = minute.saturating_sub(now.duration_since(w.0));
+            return Err(left.as_secs().max(1));
+        }
+        w.1 += 1;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn misses_are_limited_per_user_per_minute() {
+        let l = MissLimiter::new(3);
+        for _ in 0..3 {
+            assert!(l.take(1).is_ok());
+        }
+        let wait = l.take(1).unwrap_err();
+        assert!((1..=60).contains(&wait));
+        assert!(l.take(2).is_ok(), "another user is not held up");
+    }
+
     use super::*;
 
     #[test]

@@ -6,8 +6,9 @@
 //! zones are recomputed on their next request.
 //!
 //! - Body: `text/csv`, or `application/geo+json` / `application/json` (GeoJSON), as the
-//!   CLI reads a file's extension; without a content type (or `application/octet-stream`)
-//!   the first byte decides. A gzip body (the CLI's `.gz`) is decompressed, to at most
+//!   CLI reads a file's extension; with `application/octet-stream` (or gzip) the first
+//!   byte decides. No content type, an empty one and `text/plain` are refused (415): those
+//!   are what another site's page may send with the user's cookie without a preflight. A gzip body (the CLI's `.gz`) is decompressed, to at most
 //!   [`GZIP_FACTOR`] times the body limit. Forms are refused (415): send the file itself
 //!   (`curl --data-binary @FILE`).
 //! - Size: at most `server.import_limit_mib` (default 64 MiB, `--import-limit-mib`); other
@@ -182,25 +183,32 @@ fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
 enum BodyType {
     Json,
     Csv,
-    /// No content type: the first byte decides.
+    /// `application/octet-stream` or gzip: the first byte decides.
     Sniff,
 }
 
+/// The body's type from its `Content-Type`. The types a cross-site page may send without
+/// a CORS preflight (none at all, `text/plain`, forms) are refused, so an import is never
+/// a simple request another site's page could make with the user's cookie.
 fn body_type(headers: &HeaderMap) -> Result<BodyType, AppError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Ok(BodyType::Sniff);
+        return Err(AppError::UnsupportedMediaType(
+            "an import needs a content type: text/csv, application/geo+json, application/json or application/octet-stream (e.g. curl -H 'Content-Type: text/csv' --data-binary @FILE)".into(),
+        ));
     };
     let text = value.to_str().unwrap_or("").to_ascii_lowercase();
     let essence = text.split(';').next().unwrap_or("").trim();
     match essence {
         "application/json" | "application/geo+json" => Ok(BodyType::Json),
         e if e.ends_with("+json") => Ok(BodyType::Json),
-        "text/csv" | "application/csv" | "text/plain" | "text/comma-separated-values" => {
-            Ok(BodyType::Csv)
-        }
-        "application/octet-stream" | "application/gzip" | "application/x-gzip" | "" => {
+        "text/csv" | "application/csv" | "text/comma-separated-values" => Ok(BodyType::Csv),
+        "application/octet-stream" | "application/gzip" | "application/x-gzip" => {
             Ok(BodyType::Sniff)
         }
+        "text/plain" | "" => Err(AppError::UnsupportedMediaType(format!(
+            "content type {essence:?} is refused for imports (a page on another site may send it): \
+             send text/csv or application/geo+json"
+        ))),
         other => Err(AppError::UnsupportedMediaType(format!(
             "content type {other:?} is not a file Firefly imports: send the file itself as the body, \
              as text/csv or application/geo+json (e.g. curl --data-binary @FILE), not a form"

@@ -1,6 +1,10 @@
 //! Request counts and durations by route and status, and a few counters of our own, served
 //! as Prometheus text at `/metrics`. Routes are labelled by their template
-//! (`/api/v1/premises/{id}`), never the raw path, so the label set stays small.
+//! (`/api/v1/premises/{id}`), never the raw path, and methods by one of a fixed set
+//! ([`method_label`]: any other token is `other`), so the label set stays bounded whatever
+//! clients send. `/metrics` is for admins only (Prometheus scrapes it with
+//! `authorization: { type: Bearer, credentials_file: ... }` holding an admin's token): route
+//! names, error rates and login failures are reconnaissance.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
@@ -12,6 +16,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use super::auth::Require;
+use super::policy::MetricsRead;
 use super::state::AppState;
 
 /// Upper bounds of the duration histogram, seconds.
@@ -151,10 +157,25 @@ impl Metrics {
     }
 }
 
+/// The method's label: one of a fixed set, `other` for anything else.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware: counts every request by method, route template and status.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_string();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -162,7 +183,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .unwrap_or_else(|| "unmatched".to_string());
     let res = next.run(req).await;
     state.metrics.record(
-        &method,
+        method,
         &route,
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
@@ -170,14 +191,22 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     res
 }
 
-/// `GET /metrics`: Prometheus text.
+/// `GET /metrics`: Prometheus text, for admins.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"))
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 401, description = "No valid session", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = super::error::Problem, content_type = "application/problem+json"),
+    )
 )]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(
+    State(state): State<AppState>,
+    _who: Require<MetricsRead>,
+) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
@@ -185,4 +214,23 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.metrics.render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_fixed_set_share_one_label() {
+        let m = Metrics::default();
+        for token in ["FOO", "BAR", "GET2", "get"] {
+            let method = axum::http::Method::from_bytes(token.as_bytes()).expect("a token");
+            m.record(method_label(&method), "/x", 200, 0.0);
+        }
+        let text = m.render();
+        assert!(
+            text.contains("method=\"other\",route=\"/x\",status=\"200\"} 4"),
+            "{text}"
+        );
+    }
 }

@@ -10,6 +10,7 @@
 //! | [`Zones`] | yes | yes | | yes | `/api/v1/zones` (the planner's, for plans) |
 //! | [`PremisesRead`] | yes | yes | yes | yes | `/api/v1/premises`, `/api/v1/premises/{id}` (planners place zones and brief officers on venues) |
 //! | [`AuditLog`] | | | | yes | `/api/v1/audit` |
+//! | [`MetricsRead`] | | | | yes | `/metrics` (Prometheus with an admin's bearer token) |
 //! | [`PlansWrite`] | yes | | | yes | `POST /api/v1/plans`, `.../{id}/publish`, `.../{id}/replan` |
 //! | [`PlansRead`] | yes | yes | | yes | `GET /api/v1/plans`, `GET /api/v1/plans/{id}`, `.../rota.csv`, `.../units/{callsign}/calendar.ics` (officers: published plans only, and only their own unit's calendar: `plans::may_read`) |
 //! | [`PlanDosage`] | yes | | | yes | `GET /api/v1/plans/{id}/dosage` (officers' check-ins) |
@@ -69,6 +70,10 @@ policy!(
 policy!(
     /// The audit log.
     AuditLog, "the audit log", [Admin]
+);
+policy!(
+    /// The server's metrics: routes, error rates, login failures.
+    MetricsRead, "the server's metrics", [Admin]
 );
 policy!(
     /// Making plans: create, publish, re-plan.

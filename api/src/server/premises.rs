@@ -144,14 +144,23 @@ async fn list_body(
     today: jiff::civil::Date,
 ) -> Result<Bytes, AppError> {
     let crs_choice = state.config.crs;
-    let (premises, history, risk) = state
+    let (premises, history, incidents) = state
         .db
         .run(move |s| {
-            let premises = s.premises_with_ids()?;
-            let risk = risk_ranks(crs_choice, &premises, &s.incidents()?);
-            Ok((premises, s.training_with_flags()?, risk))
+            Ok((
+                s.premises_with_ids()?,
+                s.training_with_flags()?,
+                s.incidents()?,
+            ))
         })
         .await?;
+    // Venue risk projects and counts every incident: under the analyses' compute permits,
+    // not on a database connection.
+    let (premises, risk) = analysis_http::under_compute(state, move || {
+        let risk = risk_ranks(crs_choice, &premises, &incidents);
+        (premises, risk)
+    })
+    .await?;
     let features: Vec<Value> = premises
         .iter()
         .filter(|(_, p)| {

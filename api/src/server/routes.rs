@@ -9,11 +9,13 @@ use crate::storage::SCHEMA_VERSION;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -140,6 +142,54 @@ pub(super) async fn not_found(uri: axum::http::Uri) -> AppError {
 /// The media type of PMTiles archives.
 const PMTILES_TYPE: &str = "application/vnd.pmtiles";
 
+/// The origin (`scheme://host[:port]`) of an absolute `http(s)` URL, if it is one.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let ok = !authority.is_empty()
+        && !authority.contains('@')
+        && authority
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    ok.then(|| format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+/// The Content-Security-Policy of every answer. The map UI is served from this origin
+/// (`script-src 'self'`, no inline script); MapLibre starts its workers from `blob:` URLs
+/// (`worker-src`, and `child-src` for browsers without `worker-src`), draws sprites and
+/// glyphs through `data:`/`blob:` images, and sets element styles (`style-src
+/// 'unsafe-inline'`: styles only, never scripts). Tiles, styles, glyphs and sprites are
+/// fetched (`connect-src`): this origin (the PMTiles archive) and the configured basemap
+/// style's origin. Framing is refused (`frame-ancestors 'none'`).
+pub fn content_security_policy(basemap: Option<&crate::config::Basemap>) -> String {
+    let mut connect = vec!["'self'".to_string()];
+    if let Some(crate::config::Basemap::Style(url)) = basemap
+        && let Some(o) = origin(url)
+    {
+        connect.push(o);
+    }
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; font-src 'self'; connect-src {}; worker-src 'self' blob:; \
+         child-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'",
+        connect.join(" ")
+    )
+}
+
+/// A panic in a handler: logged, answered 500 problem details without its message.
+fn panic_answer(err: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let text = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    AppError::Internal(anyhow::anyhow!("handler panicked: {text}")).into_response()
+}
+
 /// The whole API: routes, authorisation extractors, problem details, metrics, logs.
 pub fn app(state: AppState) -> Router {
     let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -180,6 +230,12 @@ pub fn app(state: AppState) -> Router {
     // Imports read their body themselves, up to their own limit (`imports::read_input`);
     // every other extractor stops at `body_limit`.
     let outer_limit = body_limit.max(state.server.import_body_limit);
+    let csp = HeaderValue::from_str(&content_security_policy(state.server.basemap.as_ref()))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"));
+    let hsts = state
+        .server
+        .secure_cookie
+        .then(|| HeaderValue::from_static("max-age=31536000"));
     let mut router = router;
     if let Some(crate::config::Basemap::Pmtiles { path, .. }) = &state.server.basemap {
         // ServeFile answers `Range` requests (206), `HEAD` and conditional requests.
@@ -222,6 +278,8 @@ pub fn app(state: AppState) -> Router {
                     metrics::track,
                 ))
                 .layer(middleware::from_fn(problem_details))
+                // Inside the problem details, so a panic answers 500 problem details.
+                .layer(CatchPanicLayer::custom(panic_answer))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
                     versions::forget_after_writes,
@@ -237,6 +295,26 @@ pub fn app(state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("no-store"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CONTENT_SECURITY_POLICY,
+                    csp,
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    HeaderName::from_static("permissions-policy"),
+                    HeaderValue::from_static("geolocation=(self), camera=(), microphone=()"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    hsts,
                 ))
                 .layer(DefaultBodyLimit::max(body_limit))
                 .layer(RequestBodyLimitLayer::new(outer_limit)),

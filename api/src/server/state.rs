@@ -8,7 +8,7 @@
 //! per-request cost is a lookup, not an open. Chosen over one `Mutex<Connection>`, which
 //! would make a long read (loading a million incidents for scoring) block every login.
 
-use super::cache::ResultCache;
+use super::cache::{MissLimiter, ResultCache};
 use super::encoding::Recompressor;
 use super::error::AppError;
 use super::metrics::Metrics;
@@ -96,6 +96,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Bounds the scoring runs at once to the cores there are.
     pub compute: Arc<Semaphore>,
+    /// Cache misses (computations) per user per minute.
+    pub misses: MissLimiter,
 }
 
 impl Deref for AppState {
@@ -123,6 +125,7 @@ impl AppState {
             recompress: Recompressor::default(),
             metrics: Metrics::default(),
             compute: Arc::new(Semaphore::new(cores)),
+            misses: MissLimiter::default(),
         })))
     }
 }

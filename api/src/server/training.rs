@@ -294,7 +294,8 @@ pub async fn impact(
     let tz = state.config.tz.clone();
     let config = state.config.clone();
     let target_source = target.source_id.clone();
-    let computed = tokio::task::spawn_blocking(move || {
+    // Under the analyses' compute permits (one heavy computation per core at once).
+    let computed = super::analysis::under_compute(&state, move || {
         let kept: Vec<&planner::Incident> = incidents
             .iter()
             .filter(|i| {
@@ -344,8 +345,7 @@ pub async fn impact(
         };
         (result, points.len())
     })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
+    .await?;
     let (result, n_points) = computed;
     let result = result?;
     // The first record (oldest; the one the windows are centred on) decides the label.

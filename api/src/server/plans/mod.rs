@@ -99,6 +99,73 @@ pub fn may_read(
     Ok(())
 }
 
+/// The unit whose part of a plan `who` may see: `None` (every unit) for users who may make
+/// plans, their own unit for everyone else (officers), or 403 without a unit. The one rule
+/// of `GET /plans/{id}`, `rota.csv` and the calendars: an officer never sees another unit's
+/// patrols, breaks or start point.
+pub fn visible_unit(who: &Authenticated) -> Result<Option<String>, AppError> {
+    if PlansWrite::allows(who.user.role) {
+        return Ok(None);
+    }
+    own_unit(who).map(Some)
+}
+
+/// Keeps only `unit`'s entries in a plan JSON: `callsigns` and `assignments` (by index),
+/// `units` and `problem.units` (by callsign); zones lose their `risk`. Zones' places,
+/// slots and the plan's scores stay.
+pub fn only_unit(doc: &mut Value, unit: &str) {
+    let mine = |c: Option<&str>| c.is_some_and(|c| c.eq_ignore_ascii_case(unit));
+    let keep: Vec<bool> = doc["callsigns"]
+        .as_array()
+        .map(|a| a.iter().map(|c| mine(c.as_str())).collect())
+        .unwrap_or_default();
+    for key in ["callsigns", "assignments"] {
+        if let Some(list) = doc.get_mut(key).and_then(Value::as_array_mut) {
+            let mut i = 0;
+            list.retain(|_| {
+                i += 1;
+                keep.get(i - 1).copied().unwrap_or(false)
+            });
+        }
+    }
+    let by_callsign = |list: Option<&mut Value>| {
+        if let Some(list) = list.and_then(Value::as_array_mut) {
+            list.retain(|u| mine(u.get("callsign").and_then(Value::as_str)));
+        }
+    };
+    by_callsign(doc.get_mut("units"));
+    by_callsign(doc.get_mut("problem").and_then(|p| p.get_mut("units")));
+    // Zone risk comes from the planner's own zone parameters (any cell, window, method):
+    // not for roles that see aggregates only.
+    let no_risk = |list: Option<&mut Value>| {
+        for z in list.and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(z) = z.as_object_mut() {
+                z.remove("risk");
+            }
+        }
+    };
+    no_risk(doc.get_mut("zones"));
+    no_risk(doc.get_mut("problem").and_then(|p| p.get_mut("zones")));
+}
+
+/// Keeps only `unit`'s rows of a rota CSV (its first column is the callsign).
+pub fn only_unit_rows(csv_text: &str, unit: &str) -> Result<String, AppError> {
+    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| AppError::Internal(e.into());
+    w.write_record(r.headers().map_err(fail)?).map_err(fail)?;
+    for row in r.records() {
+        let row = row.map_err(fail)?;
+        if row.get(0).is_some_and(|c| c.eq_ignore_ascii_case(unit)) {
+            w.write_record(&row).map_err(fail)?;
+        }
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow!("{e}")))?;
+    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.into()))
+}
+
 /// A request by a user whom policy `P` allows and who has a unit: 401 without a session,
 /// 403 for another role or a user without a unit.
 #[derive(Debug, Clone)]

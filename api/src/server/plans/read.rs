@@ -112,7 +112,7 @@ pub async fn list(
 
 /// The stored plan JSON (the contract's shape, as `firefly plan -o` writes it), with a
 /// `stored` member: id, status, version, who made and published it. Officers: published
-/// plans only. Audited.
+/// plans only, with only their own unit's `callsigns`, `assignments` and `units`. Audited.
 #[utoipa::path(
     get,
     path = "/api/v1/plans/{id}",
@@ -133,12 +133,16 @@ pub async fn one(
 ) -> Result<Response, AppError> {
     let (meta, mut doc) = load(&state, id).await?;
     may_read(&who, &meta, None)?;
+    let unit = visible_unit(&who)?;
+    if let Some(unit) = &unit {
+        only_unit(&mut doc, unit);
+    }
     audited(
         &state,
         who.audit(
             "plans.read",
             format!("plan:{id}"),
-            json!({"version": meta.version, "status": meta.status.as_str()}),
+            json!({"version": meta.version, "status": meta.status.as_str(), "unit": unit}),
         ),
     )
     .await?;
@@ -153,7 +157,7 @@ pub async fn one(
 }
 
 /// The rota as CSV, one row per unit per slot (`firefly plan --csv`). Officers: published
-/// plans only. Audited.
+/// plans only, their own unit's rows only. Audited.
 #[utoipa::path(
     get,
     path = "/api/v1/plans/{id}/rota.csv",
@@ -174,14 +178,18 @@ pub async fn rota_csv(
 ) -> Result<Response, AppError> {
     let (meta, doc) = load(&state, id).await?;
     may_read(&who, &meta, None)?;
+    let unit = visible_unit(&who)?;
     let loaded = Loaded::from_doc(&doc).map_err(AppError::Internal)?;
-    let csv = plan::rota_csv(&loaded.rota()).map_err(AppError::Internal)?;
+    let mut csv = plan::rota_csv(&loaded.rota()).map_err(AppError::Internal)?;
+    if let Some(unit) = &unit {
+        csv = only_unit_rows(&csv, unit)?;
+    }
     audited(
         &state,
         who.audit(
             "plans.rota",
             format!("plan:{id}"),
-            json!({"version": meta.version}),
+            json!({"version": meta.version, "unit": unit}),
         ),
     )
     .await?;

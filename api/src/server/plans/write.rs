@@ -97,12 +97,13 @@ pub async fn create(
     let night_text = night.to_string();
     let (document, created, n_units) = compute(&state, move || {
         let mut warnings = Vec::new();
+        let zones = req.zones.clone();
         let planned = plan::make(
             &config,
             &incidents,
             premises,
             &req,
-            &mut guard(&mut warnings),
+            &mut guard(&mut warnings, |p| crate::app::zones::work(&zones, p)),
         )
         .map_err(api_fields)?;
         plan::check(&planned.problem, &planned.plan)?;
