@@ -1079,3 +1079,82 @@ fn users_add_reads_a_password_from_stdin_and_refuses_short_ones() {
     );
     assert_eq!(password_hash(&db, "kim"), None);
 }
+
+/// Venue names come from OpenStreetMap, which anyone can edit: a name a spreadsheet would
+/// run as a formula comes out of the rota CSV quoted, and never starts a field with `=`.
+#[test]
+fn issue_13_formula_named_venues_are_quoted_in_the_rota_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let month = repo("data/police-uk/bedfordshire/street/2024-03-bedfordshire-street.csv");
+    assert!(
+        firefly(&db, &["import", "incidents", month.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let pubs = repo("data/premises/bedfordshire_pubs_osm_2022-01.geojson");
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(pubs).unwrap()).unwrap();
+    for (i, f) in doc["features"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        f["properties"]["name"] = format!("=HYPERLINK(\"http://x.example/{i}\",\"Bar\")").into();
+    }
+    let evil = dir.path().join("evil.geojson");
+    std::fs::write(&evil, doc.to_string()).unwrap();
+    let out = firefly(&db, &["import", "premises", evil.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let units = dir.path().join("units.csv");
+    std::fs::write(
+        &units,
+        "callsign,size,shift_start,shift_end,start_lon,start_lat,start_name,break_minutes,skills\n\
+         LN-A,2,18:00,06:00,-0.421262,51.878543,Luton police station,45,\n",
+    )
+    .unwrap();
+    let csv_path = dir.path().join("rota.csv");
+    let boundary = repo("data/boundaries/bedfordshire_lad20.geojson");
+    let out = firefly(
+        &db,
+        &[
+            "plan",
+            "--night",
+            "2024-03-29",
+            "--units",
+            units.to_str().unwrap(),
+            "--boundary",
+            boundary.to_str().unwrap(),
+            "--max-zones",
+            "6",
+            "-o",
+            dir.path().join("plan.json").to_str().unwrap(),
+            "--csv",
+            csv_path.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let name_col = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "zone_name")
+        .unwrap();
+    let mut quoted = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        for field in record.iter() {
+            assert!(
+                !field.starts_with(['=', '+', '@']),
+                "a field a spreadsheet would run: {field:?}"
+            );
+        }
+        let name = &record[name_col];
+        if !name.is_empty() {
+            assert!(name.starts_with("'=HYPERLINK("), "{name:?}");
+            quoted += 1;
+        }
+    }
+    assert!(quoted > 0, "the unit patrols at least one venue-named zone");
+}

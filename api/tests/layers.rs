@@ -43,7 +43,11 @@ fn issue_11_the_server_does_not_import_the_cli() {
 #[test]
 fn issue_11_the_cli_imports_the_server_only_to_start_it() {
     let found = mentions("src/commands", "crate::server");
-    assert_eq!(found.len(), 1, "commands/ uses the server beyond `serve`: {found:#?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "commands/ uses the server beyond `serve`: {found:#?}"
+    );
     assert!(found[0].contains("commands/serve.rs"), "{found:#?}");
 }
 

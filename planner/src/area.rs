@@ -65,6 +65,9 @@ impl Areas {
                     reason: "no geometry".into(),
                 });
             };
+            // `geojson` panics converting a position with fewer than two numbers.
+            crate::import::geometry::check_positions(&geometry)
+                .map_err(|reason| AreaError::Feature { index, reason })?;
             let geom: geo::Geometry<f64> =
                 geometry
                     .try_into()

@@ -1259,13 +1259,9 @@ fuzz_targets!(
     opening_hours,
 );
 
-/// District boundaries (`planner::area`, outside the importers) still panic: `geojson`
-/// 1.0 reads `[0.0]` as a position and its conversion to `geo` indexes a second number
-/// (georust/geojson#224). The fix is one call in `Areas::from_geojson`, before
-/// `geometry.try_into()`: `planner::import::geometry::check_positions(&geometry)`, as
-/// the premises importer does; then drop the `ignore`.
+/// District boundaries (`planner::area`): a short GeoJSON position (`[0.0]`) is an error,
+/// not a panic in the `geojson` crate's conversion (georust/geojson#224).
 #[test]
-#[ignore = "area.rs panics on a short GeoJSON position until it calls import::geometry::check_positions"]
 fn boundaries() {
     fuzz("boundaries");
 }

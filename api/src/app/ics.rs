@@ -13,12 +13,10 @@ use planner::rota::Assignment;
 /// UTC (02:00 BST) on the last Sunday of October.
 const LONDON_VTIMEZONE: &str = "BEGIN:VTIMEZONE\r\nTZID:Europe/London\r\nBEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0000\r\nTZOFFSETTO:+0100\r\nTZNAME:BST\r\nDTSTART:19810329T010000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0000\r\nTZNAME:GMT\r\nDTSTART:19961027T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
 
-/// Escapes TEXT values (RFC 5545 3.3.11).
+/// Escapes TEXT values (RFC 5545 3.3.11): venue names come from OpenStreetMap, which
+/// anyone edits, so a CR or another control character must not start a property of its own.
 fn text(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace(';', "\\;")
-        .replace(',', "\\,")
-        .replace('\n', "\\n")
+    planner::export::ical_text(s)
 }
 
 /// Folds a content line at 75 octets (RFC 5545 3.1), on character boundaries.
@@ -129,6 +127,12 @@ mod tests {
     #[test]
     fn folding_and_escaping() {
         assert_eq!(text("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+        // issue 13: a CR cannot end the line and inject a property.
+        let injected = text("Bar\rATTENDEE:mailto:x@example.org");
+        assert!(
+            !injected.contains('\r') && !injected.contains('\n'),
+            "{injected}"
+        );
         let long = "X".repeat(160);
         let folded = fold(&long);
         assert!(folded.split("\r\n").all(|l| l.len() <= 75));

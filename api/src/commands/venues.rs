@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::storage::Store;
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
+use planner::export::spreadsheet_safe;
 use planner::hotspots::prior::{NTE_PRIOR_LABEL, nte_prior};
 use planner::hotspots::profile::{ProfileSource, hour_profiles};
 use planner::hotspots::{ScoringParams, weights};
@@ -134,8 +135,10 @@ pub fn run(config: &Config, args: VenueArgs) -> Result<(), Failure> {
             for (v, p, s) in &rows {
                 w.write_record([
                     v.rank.to_string(),
-                    v.id.clone(),
-                    p.map(|p| p.name.clone()).unwrap_or_default(),
+                    // Names come from OpenStreetMap: never a formula in a spreadsheet.
+                    spreadsheet_safe(&v.id).into_owned(),
+                    p.map(|p| spreadsheet_safe(&p.name).into_owned())
+                        .unwrap_or_default(),
                     v.count.to_string(),
                     format!("{:.1}", v.harm),
                     format!("{:.2}", v.rate),

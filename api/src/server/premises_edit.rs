@@ -17,6 +17,7 @@ use crate::storage::PremisesPatch;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use planner::import::text::{TextKind, check_text};
 use planner::premises::ClosingTimes;
 use planner::{Premises, PremisesKind};
 use rand::TryRng;
@@ -95,6 +96,8 @@ fn name_of(text: &str) -> Result<String, AppError> {
             format!("must be 1 to {MAX_NAME} characters"),
         ));
     }
+    // The importers' rule: no control characters, bidi overrides or line separators.
+    check_text(t, TextKind::Line).map_err(|e| invalid("name", e))?;
     Ok(t.to_string())
 }
 
@@ -112,12 +115,13 @@ fn text_of(field: &str, text: Option<&str>) -> Result<Option<String>, AppError> 
     let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    if t.chars().count() > MAX_TEXT || t.chars().any(char::is_control) {
+    if t.chars().count() > MAX_TEXT {
         return Err(invalid(
             field,
-            format!("must be at most {MAX_TEXT} characters, without control characters"),
+            format!("must be at most {MAX_TEXT} characters"),
         ));
     }
+    check_text(t, TextKind::Line).map_err(|e| invalid(field, e))?;
     Ok(Some(t.to_string()))
 }
 

@@ -5,9 +5,9 @@
 //! `start_name`, `break_minutes` and `skills` may be empty or absent; other columns (for
 //! example `notes`) are ignored.
 //!
-//! * `callsign`: letters, digits, `-`, `_` and `/`, up to 32 characters (units are known
-//!   by callsign only, never by an officer's name). A callsign repeated in one file (case
-//!   ignored) is an error on its second occurrence.
+//! * `callsign`: a letter or digit, then letters, digits, `-`, `_` and `/`, up to 32
+//!   characters (units are known by callsign only, never by an officer's name). A callsign
+//!   repeated in one file (case ignored) is an error on its second occurrence.
 //! * `size`: 1 (one officer) or 2 (a pair).
 //! * `shift_start`, `shift_end`: local `HH:MM`; an end earlier than the start runs past
 //!   midnight; equal times are an error (a zero-length shift).
@@ -57,12 +57,17 @@ pub fn read_units(file: &str, input: impl Read) -> Import<Unit> {
 fn unit_row(row: &Row, seen: &mut HashMap<String, u64>) -> Result<Unit, RowError> {
     let callsign = row.required("callsign")?.to_string();
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/');
-    if callsign.len() > 32 || !callsign.chars().all(ok_char) {
+    // Starting with a letter or digit: a leading `-` would read as a formula in a rota CSV.
+    let starts_well = callsign
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    if callsign.len() > 32 || !starts_well || !callsign.chars().all(ok_char) {
         return Err(row.error(
             "callsign",
             format!(
-                "{callsign:?} is not a callsign (letters, digits, '-', '_' or '/', \
-                 at most 32 characters)"
+                "{callsign:?} is not a callsign (a letter or digit, then letters, digits, \
+                 '-', '_' or '/', at most 32 characters)"
             ),
         ));
     }

@@ -4,6 +4,10 @@ use super::Rota;
 use anyhow::anyhow;
 use planner::rota::Assignment;
 
+fn safe(field: &str) -> String {
+    planner::export::spreadsheet_safe(field).into_owned()
+}
+
 fn describe(r: &Rota, a: &Assignment) -> (&'static str, String, String, String) {
     let zone = |i: Option<usize>| match i {
         Some(i) => r
@@ -49,16 +53,18 @@ pub fn rota_csv(r: &Rota) -> anyhow::Result<String> {
             let slot = &r.plan.slots[i];
             let (activity, zone, zone_name, from) = describe(r, a);
             let end_local = slot.end_utc.to_zoned(slot.start_local.time_zone().clone());
+            // Zone names come from venue names, which anyone can edit in OpenStreetMap: a
+            // name a spreadsheet would read as a formula is quoted.
             w.write_record([
-                callsign.clone(),
+                safe(callsign),
                 i.to_string(),
                 slot.start_local.strftime("%Y-%m-%d %H:%M %Z").to_string(),
                 end_local.strftime("%Y-%m-%d %H:%M %Z").to_string(),
                 slot.start_utc.to_string(),
                 activity.to_string(),
-                zone,
-                zone_name,
-                from,
+                safe(&zone),
+                safe(&zone_name),
+                safe(&from),
             ])?;
         }
     }
