@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== build tools for the HiGHS solver (the rota model's exact check)"
+./scripts/setup-solver.sh
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
