@@ -178,6 +178,8 @@ pub struct Hotspots {
     pub scored: Scored,
     pub params: ScoringParams,
     pub filters: Filters,
+    /// The answer's validation block ([`super::validation`]), when the caller asked for it.
+    pub validation: Option<Value>,
 }
 
 /// Builds scoring parameters from the request.
@@ -227,6 +229,7 @@ pub fn compute(
         scored,
         params,
         filters,
+        validation: None,
     })
 }
 
@@ -318,6 +321,7 @@ pub fn geojson(h: &Hotspots) -> Value {
             "n_untimed": scored.n_untimed,
             "n_outside": scored.n_outside,
             "hour_profile": hour_profile(prepared, params),
+            "validation": h.validation,
             "generated_at": jiff::Timestamp::now().to_string(),
         }
     })

@@ -14,6 +14,7 @@ pub mod ics;
 pub mod import;
 pub mod password;
 pub mod plan;
+pub mod validation;
 pub mod zones;
 
 /// Why a use case failed: the CLI maps it to an exit code, the server to a status.

@@ -5,21 +5,163 @@
 
 use super::Failure;
 use super::analysis::{self, Prepared};
-use super::hotspots::{FilterRequest, MethodParams, method_name};
+use super::hotspots::{FilterRequest, MethodParams};
 use crate::config::Config;
 use anyhow::anyhow;
+use planner::backtest::ValidationSpec;
 use planner::hotspots::profile::ProfileSource;
 use planner::hotspots::{Method, ScoringParams, method_scores, weights};
+use planner::window::WindowSpec;
 use planner::zones::{HotCells, NameSource, ZoneInput, ZoneParams, ZoneSet, ZoneVenue};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// The method whose hot cells form the zones: one named, or `auto`, the candidate that
+/// validates best on the most recent held-out periods ([`choose_method`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneMethod {
+    Auto,
+    Fixed(Method),
+}
+
+impl ZoneMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneMethod::Auto => "auto",
+            ZoneMethod::Fixed(m) => m.as_str(),
+        }
+    }
+}
+
+impl std::str::FromStr for ZoneMethod {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(ZoneMethod::Auto);
+        }
+        s.parse::<Method>()
+            .map(ZoneMethod::Fixed)
+            .map_err(|e| format!("{e}, or auto"))
+    }
+}
+
+impl Serialize for ZoneMethod {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// What `auto` compares: the classical default and the fitted forecast.
+pub const AUTO_CANDIDATES: [Method; 2] = [Method::Kde, Method::Ensemble];
+
+/// The coverage the choice is made at, percent of the study area: about what a night's
+/// zones cover.
+pub const CHOICE_COVERAGE: f64 = 1.0;
+
+/// Which method `auto` chose, and why: each candidate's mean PAI at [`CHOICE_COVERAGE`] on
+/// the held-out periods (`None`: not validated).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodChoice {
+    #[serde(serialize_with = "super::hotspots::method_name")]
+    pub method: Method,
+    pub reason: String,
+    pub coverage: f64,
+    pub periods: usize,
+    pub candidates: Vec<CandidateScore>,
+}
+
+/// One candidate of a [`MethodChoice`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CandidateScore {
+    #[serde(serialize_with = "super::hotspots::method_name")]
+    pub method: Method,
+    pub pai_mean: Option<f64>,
+    pub pai_sd: Option<f64>,
+}
+
+/// Validates each of [`AUTO_CANDIDATES`] on the most recent held-out periods of the
+/// selection (`planner::backtest::validate`: each period scored from the year before it
+/// only) and picks the one with the highest mean PAI at [`CHOICE_COVERAGE`]. The first
+/// candidate (KDE) wins ties and stands when nothing could be validated (less than two
+/// months of history), and the reason says so.
+pub fn choose_method(
+    prepared: &Prepared,
+    params: &ScoringParams,
+    window: &WindowSpec,
+) -> MethodChoice {
+    let mut spec = ValidationSpec::new(window.clone());
+    spec.coverages = vec![CHOICE_COVERAGE];
+    let mut periods = 0;
+    let candidates: Vec<CandidateScore> = AUTO_CANDIDATES
+        .iter()
+        .map(|&method| {
+            let v = planner::backtest::validate(
+                &prepared.points,
+                &prepared.grid,
+                params,
+                method,
+                &spec,
+            );
+            let pai = v.ok().and_then(|v| {
+                periods = periods.max(v.periods.len());
+                v.rows.first().and_then(|r| r.method.pai)
+            });
+            CandidateScore {
+                method,
+                pai_mean: pai.map(|s| s.mean),
+                pai_sd: pai.and_then(|s| s.sd),
+            }
+        })
+        .collect();
+    let best = candidates
+        .iter()
+        .filter_map(|c| c.pai_mean.map(|m| (c.method, m)))
+        .fold(None, |best: Option<(Method, f64)>, (m, pai)| match best {
+            Some((_, b)) if b >= pai => best,
+            _ => Some((m, pai)),
+        });
+    let (method, reason) = match best {
+        Some((m, pai)) => {
+            let others: Vec<String> = candidates
+                .iter()
+                .filter(|c| c.method != m)
+                .map(|c| match c.pai_mean {
+                    Some(p) => format!("{} {p:.1}", c.method.as_str()),
+                    None => format!("{} not validated", c.method.as_str()),
+                })
+                .collect();
+            (
+                m,
+                format!(
+                    "{} caught the most of the next period's incidents in the top {CHOICE_COVERAGE} % of the area over the {periods} latest held-out periods: PAI {pai:.1} against {}",
+                    m.as_str(),
+                    others.join(", ")
+                ),
+            )
+        }
+        None => (
+            AUTO_CANDIDATES[0],
+            format!(
+                "{}: too little history to validate a forecast (at least two months are needed)",
+                AUTO_CANDIDATES[0].as_str()
+            ),
+        ),
+    };
+    MethodChoice {
+        method,
+        reason,
+        coverage: CHOICE_COVERAGE,
+        periods,
+        candidates,
+    }
+}
+
 /// How zones are formed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ZoneRequest {
-    /// Scoring method whose hot cells form the zones.
-    #[serde(serialize_with = "method_name")]
-    pub method: Method,
+    /// Scoring method whose hot cells form the zones, or `auto`.
+    pub method: ZoneMethod,
     pub params: MethodParams,
     /// Share of the study area's cells that count as hot, percent.
     pub hot_percent: f64,
@@ -33,7 +175,7 @@ pub struct ZoneRequest {
 impl Default for ZoneRequest {
     fn default() -> Self {
         ZoneRequest {
-            method: Method::Kde,
+            method: ZoneMethod::Auto,
             params: MethodParams::default(),
             hot_percent: 100.0 * planner::zones::DEFAULT_HOT_SHARE,
             max_radius: planner::zones::DEFAULT_MAX_RADIUS_M,
@@ -55,7 +197,17 @@ impl ZoneRequest {
 /// (hot area / the area of a zone of `max_radius`), each round visiting every hot cell
 /// for every centre, at most 100 rounds.
 pub fn work(req: &ZoneRequest, prepared: &Prepared) -> f64 {
-    let score = super::hotspots::work(req.method, &req.params, prepared);
+    let score = match req.method {
+        ZoneMethod::Fixed(m) => super::hotspots::work(m, &req.params, prepared),
+        // Each candidate over the held-out periods, then the chosen one.
+        ZoneMethod::Auto => {
+            AUTO_CANDIDATES
+                .iter()
+                .map(|&m| super::hotspots::work(m, &req.params, prepared))
+                .sum::<f64>()
+                * super::validation::SCORINGS
+        }
+    };
     let cell = prepared.grid.cell_size();
     let hot = (req.hot_percent / 100.0 * prepared.grid.n_inside() as f64).max(1.0);
     let piece = std::f64::consts::PI * req.max_radius.max(1.0).powi(2);
@@ -69,6 +221,8 @@ pub struct Built {
     pub zones: ZoneSet,
     pub params: ScoringParams,
     pub method: Method,
+    /// Why `auto` chose `method` (`None` when the request named it).
+    pub choice: Option<MethodChoice>,
 }
 
 /// Scores the incidents and forms the zones around the premises: what `firefly zones`,
@@ -82,7 +236,6 @@ pub fn build_from(
     on_prepared: &mut dyn FnMut(&Prepared) -> Result<(), Failure>,
 ) -> Result<Built, Failure> {
     let filters = req.filters.to_filters().map_err(Failure::Invalid)?;
-    let method = req.method;
     let prepared = analysis::prepare(config, incidents, &filters).map_err(Failure::Invalid)?;
     on_prepared(&prepared)?;
     let mut params = ScoringParams::new(
@@ -90,6 +243,13 @@ pub fn build_from(
         config.tz.clone(),
     );
     req.params.apply(&mut params);
+    let (method, choice) = match req.method {
+        ZoneMethod::Fixed(m) => (m, None),
+        ZoneMethod::Auto => {
+            let choice = choose_method(&prepared, &params, &filters.window);
+            (choice.method, Some(choice))
+        }
+    };
     let weighed = weights::weigh(&prepared.grid, &prepared.points, &params);
     let totals = weights::cell_totals(&prepared.grid, &weighed.points);
     let scores = method_scores(method, &prepared.grid, &weighed, &totals, &params)
@@ -128,6 +288,7 @@ pub fn build_from(
         zones,
         params,
         method,
+        choice,
     })
 }
 
@@ -200,6 +361,7 @@ pub fn geojson(built: &Built) -> Value {
         "features": features,
         "firefly": {
             "method": built.method.as_str(),
+            "method_choice": built.choice,
             "as_of": built.params.as_of.to_string(),
             "crs": format!("EPSG:{}", built.prepared.crs.kind().epsg()),
             "n_hot_cells": built.zones.n_hot_cells,

@@ -2,9 +2,9 @@
 //! (walkable clusters of hot cells, named after their venues) as WGS84 GeoJSON. The `plan`
 //! command takes the same zone flags.
 
-use super::hotspots::{FilterArgs, MethodArgs, parse_method};
+use super::hotspots::{FilterArgs, MethodArgs};
 use crate::app::Failure;
-use crate::app::zones::{self, Built, ZoneRequest};
+use crate::app::zones::{self, Built, ZoneMethod, ZoneRequest};
 use crate::config::Config;
 use crate::storage::Store;
 use anyhow::Context;
@@ -14,8 +14,10 @@ use std::path::PathBuf;
 /// How zones are formed; shared by `zones` and `plan`.
 #[derive(Args, Debug, Clone)]
 pub struct ZoneArgs {
-    /// Scoring method whose hot cells form the zones.
-    #[arg(long, default_value = "kde")]
+    /// Scoring method whose hot cells form the zones: `auto` (the one of kde and ensemble
+    /// that validates best on the latest held-out periods), or count, kde, gistar,
+    /// prospective, ensemble.
+    #[arg(long, default_value = "auto")]
     pub method: String,
     #[command(flatten)]
     pub method_params: MethodArgs,
@@ -45,7 +47,10 @@ impl ZoneArgs {
     /// The request, with the method and filters checked.
     pub fn to_request(&self) -> Result<ZoneRequest, Failure> {
         let req = ZoneRequest {
-            method: parse_method(&self.method)?,
+            method: self
+                .method
+                .parse::<ZoneMethod>()
+                .map_err(|e| Failure::Invalid(anyhow::anyhow!("--method: {e}")))?,
             params: self.method_params.to_params(),
             hot_percent: self.hot_percent,
             max_radius: self.max_radius,
@@ -69,6 +74,11 @@ pub fn build(config: &Config, args: &ZoneArgs) -> Result<Built, Failure> {
         }
         eprintln!("{}", crate::app::hotspots::selection_report(prepared));
         Ok(())
+    })
+    .inspect(|built| {
+        if let Some(choice) = &built.choice {
+            eprintln!("method auto: {}", choice.reason);
+        }
     })
 }
 

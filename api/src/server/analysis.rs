@@ -40,7 +40,8 @@ use super::state::AppState;
 use crate::app::Failure;
 use crate::app::analysis::Prepared;
 use crate::app::hotspots::{self, FilterRequest, HotspotRequest, MethodParams};
-use crate::app::zones::{self, ZoneRequest};
+use crate::app::validation;
+use crate::app::zones::{self, ZoneMethod, ZoneRequest};
 use anyhow::anyhow;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -180,7 +181,7 @@ fn suppress(value: &mut Value) {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HotspotQuery {
-    /// `count`, `kde` (default), `gistar` or `prospective`.
+    /// `count`, `kde` (default), `gistar`, `prospective` or `ensemble`.
     pub method: Option<String>,
     /// Cell size in metres (default 50; 10 to 5,000).
     pub cell: Option<f64>,
@@ -204,6 +205,8 @@ pub struct HotspotQuery {
     pub bbox: Option<String>,
     /// Keep cells with zero score.
     pub all_cells: Option<bool>,
+    /// Carry the validation on held-out periods in `firefly.validation` (default true).
+    pub validation: Option<bool>,
 }
 
 /// Zone parameters: the CLI's flags, by the same names.
@@ -211,7 +214,8 @@ pub struct HotspotQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneQuery {
-    /// Scoring method whose hot cells form the zones (default `kde`).
+    /// Scoring method whose hot cells form the zones: `auto` (default: kde or ensemble,
+    /// whichever validates better on the latest held-out periods) or a method's name.
     pub method: Option<String>,
     pub cell: Option<f64>,
     pub bandwidth: Option<f64>,
@@ -470,6 +474,14 @@ where
         .map_err(api_names)
 }
 
+/// Parses a zone `method` (`auto` by default).
+fn parse_zone_method(text: &Option<String>) -> Result<ZoneMethod, AppError> {
+    text.as_deref()
+        .unwrap_or("auto")
+        .parse()
+        .map_err(|e| AppError::Unprocessable(format!("method: {e}")))
+}
+
 /// Parses `method`.
 fn parse_method(text: &Option<String>) -> Result<planner::hotspots::Method, AppError> {
     text.as_deref()
@@ -517,7 +529,7 @@ pub(super) fn zone_request(q: &ZoneQuery) -> Result<ZoneRequest, AppError> {
     }
     let params = method_params(q.bandwidth, q.distance, q.half_life)?;
     let req = ZoneRequest {
-        method: parse_method(&q.method)?,
+        method: parse_zone_method(&q.method)?,
         params,
         hot_percent: q
             .hot_percent
@@ -589,6 +601,10 @@ pub async fn hotspots(
         }),
     );
     let config = state.config.clone();
+    let validate = q.validation.unwrap_or(true);
+    let key = format!("{key}|validation={validate}");
+    let version = state.versions.get(&state.db).await?.data;
+    let memo = state.cache.clone();
     cached(
         &state,
         key,
@@ -599,13 +615,26 @@ pub async fn hotspots(
         move |incidents, _| {
             let mut warnings = Vec::new();
             let method = (req.method, req.params.clone());
-            let result = hotspots::compute(
+            // Without a bbox the validation runs on this very grid: count its scorings.
+            let scorings = if validate && req.filters.bbox.is_none() {
+                validation::SCORINGS
+            } else {
+                1.0
+            };
+            let mut result = hotspots::compute(
                 &config,
                 incidents,
                 &req,
-                &mut guard(&mut warnings, |p| hotspots::work(method.0, &method.1, p)),
+                &mut guard(&mut warnings, |p| {
+                    hotspots::work(method.0, &method.1, p) * scorings
+                }),
             )?;
             check_features(result.scored.cells.len())?;
+            if validate {
+                result.validation = Some(validation_block(
+                    &memo, version, &config, incidents, &req, &result,
+                ));
+            }
             let mut value = hotspots::geojson(&result);
             if disclosure == Disclosure::Aggregate {
                 suppress(&mut value);
@@ -614,6 +643,45 @@ pub async fn hotspots(
         },
     )
     .await
+}
+
+/// The validation block of a hotspot answer: over the study area without the viewport's
+/// bbox (the forecast is for the area, the bbox only where the map looks), so every
+/// viewport of one request shares one block, kept in the result cache per data version.
+fn validation_block(
+    memo: &super::cache::ResultCache,
+    version: i64,
+    config: &crate::config::Config,
+    incidents: &[planner::Incident],
+    req: &HotspotRequest,
+    answer: &hotspots::Hotspots,
+) -> Value {
+    if req.filters.bbox.is_none() {
+        return validation::of(answer);
+    }
+    let mut area = req.clone();
+    area.filters.bbox = None;
+    area.all_cells = false;
+    let key = format!("validation|{}", area.key());
+    if let Some(body) = memo.get(&key, version)
+        && let Ok(value) = serde_json::from_slice(&body)
+    {
+        return value;
+    }
+    let mut ignored = Vec::new();
+    let (method, params) = (area.method, area.params.clone());
+    let value = validation::for_request(
+        config,
+        incidents,
+        &area,
+        &mut guard(&mut ignored, |p| {
+            hotspots::work(method, &params, p) * validation::SCORINGS
+        }),
+    );
+    if let Ok(body) = serde_json::to_vec(&value) {
+        memo.put(key, version, Bytes::from(body));
+    }
+    value
 }
 
 /// Patrol zones (WGS84 GeoJSON MultiPolygons, named after their venues, with risk by hour

@@ -58,7 +58,7 @@ export function legendFor(method, scaled = false) {
   const rows =
     method === 'gistar'
       ? GI_CLASSES.map(([, label, col]) => [label, col])
-      : KDE_STEPS.map(([, label, col]) => [`KDE score ${label}`, col]);
+      : KDE_STEPS.map(([, label, col]) => [`${method === 'ensemble' ? 'Forecast' : 'KDE'} score ${label}`, col]);
   const title = !scaled
     ? null
     : method === 'gistar'
@@ -162,7 +162,25 @@ export function drawHotspots(map, data, method, scale) {
     for (const f of data.features) map.setFeatureState({ source: 'hotspots', id: f.properties.id }, { w: f.properties.score * scale.factor });
   }
   const info = data.firefly || {};
-  return { cells: data.features.length, untimed: info.n_untimed || 0, incidents: info.n_incidents || 0 };
+  return { cells: data.features.length, untimed: info.n_untimed || 0, incidents: info.n_incidents || 0, validation: info.validation || null };
+}
+
+/**
+ * "Tested on the 6 latest months it had not seen: …" under the legend: how well the
+ * method caught the next period's incidents, beside last period's counts (naive) and the
+ * best possible (ceiling), so the map is read against what it has earned.
+ */
+export function validationText(v) {
+  if (!v) return '';
+  if (!v.available) return `Not validated: ${v.reason}`;
+  const at = (coverage) => v.rows.find((r) => r.coverage === coverage);
+  const pai = (m) => (m && m.pai ? m.pai.mean.toFixed(1) + (m.pai.sd != null ? ` ± ${m.pai.sd.toFixed(1)}` : '') : 'n/a');
+  const unit = v.unit === 'month' ? 'months' : 'periods';
+  const parts = [1, 5]
+    .map((c) => at(c))
+    .filter(Boolean)
+    .map((r) => `top ${r.coverage} % of the area: PAI ${pai(r.method)} (last period's counts ${pai(r.naive)}, best possible ${pai(r.ceiling)})`);
+  return `Tested on the ${v.periods.length} latest ${unit} it had not seen: ${parts.join('; ')}. PAI = share of the next period's incidents caught ÷ share of the area.`;
 }
 
 /** "Hour shape: …" under the legend, so nobody reads a prior as local evidence. */

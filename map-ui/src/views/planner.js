@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { $, h } from '../dom.js';
 import { todayLocal } from '../format.js';
-import { legendFor, profileText, showHotspots } from '../map/hotspots.js';
+import { legendFor, profileText, showHotspots, validationText } from '../map/hotspots.js';
 import { addIncidentLayer, loadIncidents, showIncidentLayer } from '../map/incidents.js';
 import { addVenues, venueLegend, venuePicker } from '../map/venues.js';
 import { cellForZoom } from '../map/viewport.js';
@@ -20,12 +20,13 @@ export async function plannerView() {
   const night = h('input', { type: 'date', id: 'night', value: todayLocal(), 'aria-label': 'Night' });
   const hour = h('input', { type: 'range', id: 'hour', min: '0', max: String(NIGHT_HOURS.length - 1), step: '1', value: '4', 'aria-label': 'Hour of the night' });
   const hourOut = h('output', { id: 'hour-label', for: 'hour' });
-  const method = h('select', { id: 'method', 'aria-label': 'Hotspot method' }, h('option', { value: 'kde', text: 'KDE (density)' }), h('option', { value: 'gistar', text: 'Gi* (significance)' }));
+  const method = h('select', { id: 'method', 'aria-label': 'Hotspot method' }, h('option', { value: 'kde', text: 'KDE (density)' }), h('option', { value: 'gistar', text: 'Gi* (significance)' }), h('option', { value: 'ensemble', text: 'Forecast (ensemble)' }));
   const allHours = h('input', { type: 'checkbox', id: 'all-hours', checked: true });
   const showIncidents = h('input', { type: 'checkbox', id: 'show-incidents', checked: true });
   const status = h('p', { id: 'hotspot-status', class: 'note', 'aria-live': 'polite' });
   const legendBox = h('div', { id: 'legend-box' }, legendFor('kde'));
   const profileNote = h('p', { id: 'hour-profile', class: 'note', hidden: true });
+  const validationNote = h('p', { id: 'hotspot-validation', class: 'note' });
   panel.append(
     h('h2', { text: 'Hotspots' }),
     h('div', { class: 'row' }, h('label', { class: 'field' }, 'Night', night), h('label', { class: 'field' }, 'Method', method)),
@@ -34,6 +35,7 @@ export async function plannerView() {
     h('label', { class: 'check' }, showIncidents, 'Incident points (planner only)'),
     status,
     legendBox,
+    validationNote,
     profileNote,
     venueLegend(),
   );
@@ -56,6 +58,7 @@ export async function plannerView() {
     try {
       const { drawn, scale } = await showHotspots(map, method.value, { ...c, allHours: allHours.checked });
       showLegend(scale);
+      validationNote.textContent = validationText(drawn.validation);
       status.textContent =
         `${drawn.cells} cells at ${cellForZoom(map.getZoom())} m` +
         (allHours.checked ? '' : ` for ${hourWindow(c.night, c.hour)}`) +

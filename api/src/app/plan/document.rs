@@ -67,7 +67,7 @@ pub fn plan_json(p: &Planned) -> anyhow::Result<Value> {
         json!({
             "slot_minutes": params.slot_minutes, "walking_speed_kmh": params.walking_speed_kmh,
             "detour": params.detour, "second_unit_factor": params.second_unit_factor, "seed": params.seed,
-            "revisit_gap_slots": params.revisit_gap, "method": p.built.method.as_str(),
+            "revisit_gap_slots": params.revisit_gap, "method": p.built.method.as_str(), "method_choice": p.built.choice,
             "zone_risk_profile": if p.built.zones.zones.iter().any(|z| z.profile_source == planner::hotspots::profile::ProfileSource::Prior) {
                 planner::hotspots::prior::NTE_PRIOR_LABEL
             } else {
