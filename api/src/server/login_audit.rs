@@ -39,6 +39,9 @@ pub struct Refusal {
     pub via: Option<String>,
 }
 
+/// A key: the user name in lower case, the client, the reason.
+type Key = (String, Option<String>, &'static str);
+
 #[derive(Debug)]
 struct Pending {
     minute: i64,
@@ -50,7 +53,7 @@ struct Pending {
 /// The refused logins of the current minutes.
 #[derive(Debug, Default)]
 pub struct LoginAudit {
-    pending: Mutex<HashMap<(String, Option<String>, &'static str), Pending>>,
+    pending: Mutex<HashMap<Key, Pending>>,
     /// Whether the minute task has been started.
     pub flusher: AtomicBool,
 }
@@ -89,9 +92,7 @@ fn row(r: &Refusal, minute: i64, count: u64, summary: bool) -> AuditEntry {
 }
 
 impl LoginAudit {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, Option<String>, &'static str), Pending>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Pending>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
