@@ -5,7 +5,8 @@
 # same database serve small PMTiles basemaps written by tests/e2e/make-pmtiles.mjs, raster
 # (FIREFLY_URL_PMTILES) and vector (FIREFLY_URL_PMTILES_VECTOR), for the basemap tests.
 # FIREFLY_BIN names the binary (default $CARGO_TARGET_DIR or target, release/firefly).
-# Everything stays on loopback.
+# Everything stays on loopback, over plain HTTP: the servers use the development cookie
+# (--insecure-cookie).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,7 +34,7 @@ printf '%s\n' "$PASS" | (cd "$WORK" && "$BIN" users add e2e-officer2 --role offi
 # URL to its address once it listens.
 serve() {
   local log=$1; shift
-  (cd "$WORK" && exec "$BIN" serve --addr 127.0.0.1:0 "$@" >"$log" 2>&1) &
+  (cd "$WORK" && exec "$BIN" serve --addr 127.0.0.1:0 --insecure-cookie "$@" >"$log" 2>&1) &
   SERVER_PIDS+=($!)
   URL=
   for _ in $(seq 1 100); do
@@ -46,7 +47,7 @@ serve() {
 # The release binary alone is a working install: started in an empty folder with only --db,
 # it serves the map UI built into it (issue 11). The browser tests below use that server.
 EMPTY=$(mktemp -d)
-(cd "$EMPTY" && exec "$BIN" --db "$WORK/firefly.db" serve --addr 127.0.0.1:0 >serve.log 2>&1) &
+(cd "$EMPTY" && exec "$BIN" --db "$WORK/firefly.db" serve --addr 127.0.0.1:0 --insecure-cookie >serve.log 2>&1) &
 SERVER_PIDS+=($!)
 URL=
 for _ in $(seq 1 100); do

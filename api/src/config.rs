@@ -10,7 +10,9 @@
 //! | force boundary (GeoJSON polygons) | `--boundary-file` | `FIREFLY_BOUNDARY` | `boundary` | none |
 //! | server address (`firefly serve`) | `--addr` | `FIREFLY_ADDR` | `server.addr` | `127.0.0.1:8080` |
 //! | session lifetime, hours | `--session-hours` | `FIREFLY_SESSION_HOURS` | `server.session_hours` | `12` |
-//! | `Secure` session cookie | `--secure-cookie` | `FIREFLY_SECURE_COOKIE` | `server.secure_cookie` | on unless the address is loopback |
+//! | development only: a plain `firefly_session` cookie without `Secure`, for `http://127.0.0.1` | `--insecure-cookie` | `FIREFLY_INSECURE_COOKIE` | `server.insecure_cookie` | off: the cookie is `__Host-firefly_session`, `Secure` |
+//! | proxies whose `Forwarded` / `X-Forwarded-For` headers are believed (IPs or CIDRs) | `--trusted-proxies` (comma-separated) | `FIREFLY_TRUSTED_PROXIES` (comma-separated) | `server.trusted_proxies` (a list) | none: those headers are ignored |
+//! | the origin browsers load the UI from (`https://firefly.example.org`), for the `Origin` check | `--public-origin` | `FIREFLY_PUBLIC_ORIGIN` | `server.public_origin` | none: `Origin` must name the `Host` |
 //! | largest import body, MiB (`POST /api/v1/imports/...`) | `--import-limit-mib` | `FIREFLY_IMPORT_LIMIT_MIB` | `server.import_limit_mib` | `64` |
 //! | map basemap: a MapLibre style URL | `--basemap-style` | `FIREFLY_BASEMAP_STYLE` | `server.basemap_style` | none: the offline district background |
 //! | map basemap: a local PMTiles file, served at `/basemap.pmtiles` | `--basemap-pmtiles` | `FIREFLY_BASEMAP_PMTILES` | `server.basemap_pmtiles` | none |
@@ -56,7 +58,9 @@ pub struct FileConfig {
 pub struct ServerFile {
     pub addr: Option<String>,
     pub session_hours: Option<u32>,
-    pub secure_cookie: Option<bool>,
+    pub insecure_cookie: Option<bool>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub public_origin: Option<String>,
     pub import_limit_mib: Option<u32>,
     pub basemap_style: Option<String>,
     pub basemap_pmtiles: Option<PathBuf>,
@@ -135,7 +139,11 @@ impl Config {
 pub struct ServerOverrides {
     pub addr: Option<String>,
     pub session_hours: Option<u32>,
-    pub secure_cookie: Option<bool>,
+    /// `Some(true)` turns the development cookie on; `None` leaves the file's setting.
+    pub insecure_cookie: Option<bool>,
+    /// Comma-separated IPs or CIDRs (the flag and the environment variable's form).
+    pub trusted_proxies: Option<Vec<String>>,
+    pub public_origin: Option<String>,
     pub import_limit_mib: Option<u32>,
     pub basemap_style: Option<String>,
     pub basemap_pmtiles: Option<PathBuf>,
@@ -158,14 +166,25 @@ pub const DEFAULT_IMPORT_LIMIT_MIB: usize = 64;
 /// The largest import body that may be configured, MiB (the body is held in memory).
 pub const MAX_IMPORT_LIMIT_MIB: usize = 1024;
 
-/// How many failed logins are allowed before further attempts are refused for a while.
+/// How many failed logins are allowed before further attempts are refused or slowed.
+/// See `server::ratelimit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginLimits {
-    /// Failed logins for one user name within the window.
+    /// Failed logins for one user name from one client (IPv4 address, IPv6 /64) within
+    /// the window; then that client is refused for that name.
     pub per_user: u32,
-    /// Failed logins from one address within the window.
+    /// Failed logins from one client within the window, whatever the names; then the
+    /// client is refused.
     pub per_addr: u32,
     pub window: Duration,
+    /// Failed logins for one user name from all clients together within the window before
+    /// each further attempt for the name waits (never refused: another client is slowed,
+    /// not locked out).
+    pub name_delay_after: u32,
+    /// The first wait; it doubles with each further failure for the name...
+    pub name_delay: Duration,
+    /// ... up to this.
+    pub name_delay_max: Duration,
 }
 
 impl Default for LoginLimits {
@@ -174,6 +193,9 @@ impl Default for LoginLimits {
             per_user: 5,
             per_addr: 20,
             window: Duration::from_secs(15 * 60),
+            name_delay_after: 10,
+            name_delay: Duration::from_millis(500),
+            name_delay_max: Duration::from_secs(10),
         }
     }
 }
@@ -184,9 +206,17 @@ pub struct ServerConfig {
     pub addr: SocketAddr,
     /// How long a session lasts from login (no sliding renewal).
     pub session_ttl: Duration,
-    /// Mark the session cookie `Secure` (sent over HTTPS only).
+    /// Mark the session cookie `Secure` (sent over HTTPS only) and name it
+    /// `__Host-firefly_session`; off only in the explicit development mode.
     pub secure_cookie: bool,
+    /// TCP peers whose `Forwarded` / `X-Forwarded-For` headers name the client.
+    pub trusted_proxies: Vec<crate::net::IpNet>,
+    /// `scheme://host[:port]` browsers load the UI from; `Origin` must equal it on a
+    /// cookie-authenticated write without `Sec-Fetch-Site`.
+    pub public_origin: Option<String>,
     pub login_limits: LoginLimits,
+    /// Password verifications (argon2, 19 MiB each) running at once.
+    pub login_hashes: usize,
     /// Longest time one request may take before it is answered 503.
     pub request_timeout: Duration,
     /// Largest request body accepted, bytes (imports excepted).
@@ -206,8 +236,11 @@ impl Default for ServerConfig {
         ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             session_ttl: Duration::from_secs(12 * 3600),
-            secure_cookie: false,
+            secure_cookie: true,
+            trusted_proxies: Vec::new(),
+            public_origin: None,
             login_limits: LoginLimits::default(),
+            login_hashes: std::thread::available_parallelism().map_or(2, usize::from),
             request_timeout: Duration::from_secs(60),
             body_limit: 1 << 20,
             import_body_limit: DEFAULT_IMPORT_LIMIT_MIB << 20,
@@ -221,10 +254,10 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Merges the file's `[server]` table with flags and environment, and validates.
     ///
-    /// The session cookie is `Secure` by default unless the server listens on a loopback
-    /// address: browsers send `Secure` cookies to `http://localhost` but not to plain HTTP
-    /// elsewhere, so a non-loopback address needs TLS in front (set `secure_cookie = true`
-    /// explicitly when a TLS proxy forwards to a loopback address).
+    /// The session cookie is `Secure` (and `__Host-` prefixed) whatever the address: a
+    /// deployment has TLS in front. Plain `http://127.0.0.1` needs the explicit
+    /// development switch (`--insecure-cookie`), which `scripts/demo.sh` and
+    /// `scripts/e2e.sh` pass.
     pub fn resolve(file: &ServerFile, overrides: ServerOverrides) -> anyhow::Result<ServerConfig> {
         let text = overrides
             .addr
@@ -237,10 +270,26 @@ impl ServerConfig {
         if !(1..=168).contains(&hours) {
             bail!("session_hours {hours} is out of range: 1 to 168 (a week)");
         }
-        let secure_cookie = overrides
-            .secure_cookie
-            .or(file.secure_cookie)
-            .unwrap_or(!addr.ip().is_loopback());
+        let insecure = overrides
+            .insecure_cookie
+            .or(file.insecure_cookie)
+            .unwrap_or(false);
+        let proxies = overrides
+            .trusted_proxies
+            .or_else(|| file.trusted_proxies.clone())
+            .unwrap_or_default();
+        let trusted_proxies = proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse::<crate::net::IpNet>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
+        let public_origin = overrides
+            .public_origin
+            .or_else(|| file.public_origin.clone())
+            .map(|o| parse_origin(&o))
+            .transpose()?;
         let import_mib = overrides
             .import_limit_mib
             .or(file.import_limit_mib)
@@ -280,11 +329,28 @@ impl ServerConfig {
         Ok(ServerConfig {
             addr,
             session_ttl: Duration::from_secs(u64::from(hours) * 3600),
-            secure_cookie,
+            secure_cookie: !insecure,
+            trusted_proxies,
+            public_origin,
             import_body_limit: import_mib << 20,
             basemap,
             ..ServerConfig::default()
         })
+    }
+}
+
+/// `public_origin` as browsers write `Origin`: `scheme://host[:port]`, lower case, without
+/// a path or a trailing slash.
+fn parse_origin(text: &str) -> anyhow::Result<String> {
+    let origin = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', '@', ' ']) => Ok(origin),
+        _ => bail!(
+            "public_origin {text:?} is not an origin: give https://HOST[:PORT] (no path), e.g. https://firefly.example.org"
+        ),
     }
 }
 
@@ -350,7 +416,7 @@ mod tests {
         let file = ServerFile {
             addr: Some("0.0.0.0:9000".into()),
             session_hours: Some(8),
-            secure_cookie: None,
+            insecure_cookie: None,
             import_limit_mib: Some(16),
             ..ServerFile::default()
         };
@@ -376,7 +442,77 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(!c.secure_cookie, "loopback: plain http works");
+        assert!(
+            c.secure_cookie,
+            "loopback too: Secure unless the development switch"
+        );
+        // The development switch, from the flag (or environment) over the file.
+        let dev = ServerConfig::resolve(
+            &file,
+            ServerOverrides {
+                insecure_cookie: Some(true),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(!dev.secure_cookie);
+        let dev = ServerConfig::resolve(
+            &ServerFile {
+                insecure_cookie: Some(true),
+                ..Default::default()
+            },
+            ServerOverrides::default(),
+        )
+        .unwrap();
+        assert!(!dev.secure_cookie);
+        // Trusted proxies and the public origin: the flag's list over the file's.
+        std::fs::write(
+            &path,
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\npublic_origin = \"https://Firefly.Example.org/\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), Overrides::default()).unwrap();
+        let s = ServerConfig::resolve(&c.server_file, ServerOverrides::default()).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(s.trusted_proxies[0].contains("10.9.8.7".parse().unwrap()));
+        assert_eq!(
+            s.public_origin.as_deref(),
+            Some("https://firefly.example.org")
+        );
+        let s = ServerConfig::resolve(
+            &c.server_file,
+            ServerOverrides {
+                trusted_proxies: Some(vec!["192.0.2.1".into(), " 192.0.2.0/24".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(!s.trusted_proxies[0].contains("10.9.8.7".parse().unwrap()));
+        for (proxies, origin, named) in [
+            (
+                Some(vec!["10.0.0.0/40".to_string()]),
+                None,
+                "trusted_proxies",
+            ),
+            (
+                None,
+                Some("firefly.example.org".to_string()),
+                "public_origin",
+            ),
+            (None, Some("https://x.org/app".to_string()), "public_origin"),
+        ] {
+            let e = ServerConfig::resolve(
+                &ServerFile::default(),
+                ServerOverrides {
+                    trusted_proxies: proxies,
+                    public_origin: origin,
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains(named), "{e}");
+        }
         let e = ServerConfig::resolve(
             &ServerFile::default(),
             ServerOverrides {

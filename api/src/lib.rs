@@ -6,6 +6,7 @@
 pub mod app;
 pub mod commands;
 pub mod config;
+pub mod net;
 pub mod pmtiles;
 pub mod roles;
 pub mod server;

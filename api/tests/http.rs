@@ -172,15 +172,22 @@ async fn login_gives_a_token_and_an_http_only_strict_cookie_that_both_work() {
     let expires: jiff::Timestamp = body["expires_at"].as_str().unwrap().parse().unwrap();
     let ttl = expires.as_second() - jiff::Timestamp::now().as_second();
     assert!((12 * 3600 - 5..=12 * 3600).contains(&ttl), "{ttl}");
+    // Secure by default, on loopback too: the `__Host-` cookie (Secure, Path=/, no Domain).
     let cookie = a.headers[header::SET_COOKIE].to_str().unwrap();
     assert!(
-        cookie.starts_with(&format!("firefly_session={token};")),
+        cookie.starts_with(&format!("__Host-firefly_session={token};")),
         "{cookie}"
     );
-    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+    for attr in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/",
+        "Max-Age=43200",
+        "Secure",
+    ] {
         assert!(cookie.contains(attr), "{cookie} lacks {attr}");
     }
-    assert!(!cookie.contains("Secure"), "loopback default: no Secure");
+    assert!(!cookie.contains("Domain"), "{cookie}");
     // The token is not stored, only its SHA-256.
     let stored: String = env
         .conn()
@@ -201,25 +208,39 @@ async fn login_gives_a_token_and_an_http_only_strict_cookie_that_both_work() {
             (Some("officer"), Some("officer"), Some("LN-FF1"))
         );
     }
-    // A secure deployment marks the cookie Secure.
-    let secure = env_with(ServerConfig {
-        secure_cookie: true,
+    // Only the explicit development mode has the plain cookie, without Secure; both names
+    // are read.
+    let dev = env_with(ServerConfig {
+        secure_cookie: false,
         ..ServerConfig::default()
     });
     let a = call_as(
-        &secure.app,
+        &dev.app,
         "POST",
         "/api/v1/auth/login",
         Auth::None,
         Some(&json!({"username": "admin", "password": PASSWORD}).to_string()),
     )
     .await;
+    let cookie = a.headers[header::SET_COOKIE].to_str().unwrap();
+    let token = a.json()["token"].as_str().unwrap().to_string();
     assert!(
-        a.headers[header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .ends_with("; Secure")
+        cookie.starts_with(&format!("firefly_session={token};")),
+        "{cookie}"
     );
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    assert!(!cookie.contains("Secure"), "development mode: no Secure");
+    let me = send(
+        &dev.app,
+        Request::get("/api/v1/me")
+            .header(header::COOKIE, format!("firefly_session={token}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -238,7 +259,7 @@ async fn logout_revokes_the_session_everywhere() {
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     let cleared = out.headers[header::SET_COOKIE].to_str().unwrap();
     assert!(
-        cleared.starts_with("firefly_session=;") && cleared.contains("Max-Age=0"),
+        cleared.starts_with("__Host-firefly_session=;") && cleared.contains("Max-Age=0"),
         "{cleared}"
     );
     // The same token no longer works, by cookie or bearer.
@@ -377,6 +398,7 @@ async fn repeated_bad_logins_are_rate_limited() {
             per_user: 3,
             per_addr: 10,
             window: std::time::Duration::from_secs(900),
+            ..LoginLimits::default()
         },
         ..ServerConfig::default()
     });

@@ -300,7 +300,22 @@ async fn browser_security_headers_are_on_the_ui_and_on_api_answers() {
     assert_browser_headers(&me, "/api/v1/me");
     let problem = call_as(&env.app, "GET", "/api/v1/me", Auth::None, None).await;
     assert_browser_headers(&problem, "a 401");
-    assert!(!me.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+    // Secure cookies (the default) mean TLS in front: HSTS. Not in the development mode.
+    assert_eq!(
+        me.header(header::STRICT_TRANSPORT_SECURITY),
+        "max-age=31536000"
+    );
+    let dev = AppState::new(
+        env.config.clone(),
+        ServerConfig {
+            secure_cookie: false,
+            ..ServerConfig::default()
+        },
+    )
+    .unwrap();
+    let a = call_as(&server::app(dev), "GET", "/healthz", Auth::None, None).await;
+    assert_browser_headers(&a, "development");
+    assert!(!a.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
 
     // Secure cookies mean TLS in front: HSTS too. A style basemap's origin may be fetched.
     let server = ServerConfig {
@@ -454,14 +469,25 @@ async fn a_cross_site_text_plain_import_is_refused() {
     let csv = incidents_csv("csrf-", 10);
     for content_type in [Some("text/plain"), Some("text/plain;charset=UTF-8"), None] {
         // What a form or `fetch(..., {mode: "no-cors"})` on another site sends: the cookie,
-        // and a simple content type.
-        let mut req = Request::post("/api/v1/imports/incidents")
-            .header(header::COOKIE, format!("firefly_session={planner}"));
-        if let Some(t) = content_type {
-            req = req.header(header::CONTENT_TYPE, t);
+        // and a simple content type. Refused as cross-site (403) by browsers that say so or
+        // by an Origin check; and refused for its content type (415) even when it claims to
+        // come from the UI itself.
+        for (site, status) in [
+            (None, StatusCode::FORBIDDEN),
+            (Some("cross-site"), StatusCode::FORBIDDEN),
+            (Some("same-origin"), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ] {
+            let mut req = Request::post("/api/v1/imports/incidents")
+                .header(header::COOKIE, format!("firefly_session={planner}"));
+            if let Some(t) = content_type {
+                req = req.header(header::CONTENT_TYPE, t);
+            }
+            if let Some(site) = site {
+                req = req.header("sec-fetch-site", site);
+            }
+            let a = send(&env.app, req.body(Body::from(csv.clone())).unwrap()).await;
+            a.assert_problem(status);
         }
-        let a = send(&env.app, req.body(Body::from(csv.clone())).unwrap()).await;
-        a.assert_problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
     assert_eq!(env.count("incidents"), incidents, "nothing was imported");
     // The same file as text/csv is imported.

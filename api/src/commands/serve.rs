@@ -16,10 +16,19 @@ pub struct ServeArgs {
     /// Session lifetime in hours (1 to 168). Default 12.
     #[arg(long, env = "FIREFLY_SESSION_HOURS")]
     pub session_hours: Option<u32>,
-    /// Mark the session cookie Secure (HTTPS only). Default: on unless the address is
-    /// loopback.
-    #[arg(long, env = "FIREFLY_SECURE_COOKIE")]
-    pub secure_cookie: Option<bool>,
+    /// Development only: a plain `firefly_session` cookie without `Secure`, so a browser
+    /// keeps it over http://127.0.0.1. Default: off (`__Host-firefly_session`, Secure: put
+    /// TLS in front).
+    #[arg(long, env = "FIREFLY_INSECURE_COOKIE")]
+    pub insecure_cookie: bool,
+    /// Proxies (IPs or CIDRs, comma-separated) whose `Forwarded` / `X-Forwarded-For`
+    /// headers name the client. Default: none (those headers are ignored).
+    #[arg(long, env = "FIREFLY_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// The origin browsers load the UI from (https://HOST[:PORT]), checked against `Origin`
+    /// on cookie-authenticated writes from browsers without `Sec-Fetch-Site`.
+    #[arg(long, env = "FIREFLY_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
     /// Largest body of POST /api/v1/imports/... in MiB (1 to 1024). Default 64; other
     /// requests stay at 1 MiB.
     #[arg(long, env = "FIREFLY_IMPORT_LIMIT_MIB")]
@@ -48,7 +57,9 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
         ServerOverrides {
             addr: args.addr,
             session_hours: args.session_hours,
-            secure_cookie: args.secure_cookie,
+            insecure_cookie: args.insecure_cookie.then_some(true),
+            trusted_proxies: args.trusted_proxies,
+            public_origin: args.public_origin,
             import_limit_mib: args.import_limit_mib,
             basemap_style: args.basemap_style,
             basemap_pmtiles: args.basemap_pmtiles,
@@ -61,6 +72,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
     let db = config.db.clone();
     let state_ui = server.ui_dir.clone();
     let state = AppState::new(config, server)?;
+    let flush = state.clone();
     let users = crate::storage::Store::open(&db)?.count(Table::Users)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -82,15 +94,21 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
                 "  no users yet: create one with `firefly users add NAME --role admin` (there is no default user)"
             );
         }
-        if !secure && !local.ip().is_loopback() {
+        if !secure {
             println!(
-                "  warning: the session cookie is not Secure on a non-loopback address; put TLS in front and set --secure-cookie true"
+                "  development mode (--insecure-cookie): the session cookie is not Secure; never use this behind a public address"
+            );
+        } else if local.ip().is_loopback() {
+            println!(
+                "  the session cookie is Secure: browsers keep it over HTTPS (a TLS proxy in front); for plain http://{local} pass --insecure-cookie"
             );
         }
         tracing::info!(%local, "listening");
         server::serve(state, listener, server::shutdown_signal())
             .await
             .context("serving HTTP")?;
+        // Failed logins counted since the last summary row are written before exiting.
+        server::auth::flush_login_audit(&flush, true).await;
         println!("Firefly API stopped");
         Ok(())
     })

@@ -63,6 +63,9 @@ pub enum AppError {
     /// 503: a dependency (the database) is not ready.
     #[error("{0}")]
     Unavailable(String),
+    /// 503: too busy now (every password-hashing permit taken); retry after the seconds.
+    #[error("{detail}")]
+    Busy { detail: String, retry_after: u64 },
     /// 500: a fault on the server. Logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -80,7 +83,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -122,7 +125,7 @@ impl IntoResponse for AppError {
                     HeaderValue::from_static("Bearer realm=\"firefly\""),
                 );
             }
-            AppError::TooManyRequests { retry_after, .. } => {
+            AppError::TooManyRequests { retry_after, .. } | AppError::Busy { retry_after, .. } => {
                 if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                     res.headers_mut().insert(header::RETRY_AFTER, v);
                 }

@@ -42,6 +42,11 @@ pub struct Metrics {
     pub cache_misses: AtomicU64,
     pub login_failures: AtomicU64,
     pub logins_refused: AtomicU64,
+    /// Logins answered 503 because every hashing permit was taken.
+    pub logins_busy: AtomicU64,
+    /// Password verifications running now, and the most ever at once.
+    pub hashes_in_flight: AtomicU64,
+    pub hashes_peak: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -54,6 +59,9 @@ impl Default for Metrics {
             cache_misses: AtomicU64::new(0),
             login_failures: AtomicU64::new(0),
             logins_refused: AtomicU64::new(0),
+            logins_busy: AtomicU64::new(0),
+            hashes_in_flight: AtomicU64::new(0),
+            hashes_peak: AtomicU64::new(0),
         }
     }
 }
@@ -141,10 +149,33 @@ impl Metrics {
                 "Logins refused by the rate limiter.",
                 &self.logins_refused,
             ),
+            (
+                "firefly_logins_busy_total",
+                "Logins answered 503: every password-hashing permit was taken.",
+                &self.logins_busy,
+            ),
         ] {
             let _ = writeln!(
                 s,
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        for (name, help, v) in [
+            (
+                "firefly_login_hashes_in_flight",
+                "Password verifications running now.",
+                &self.hashes_in_flight,
+            ),
+            (
+                "firefly_login_hashes_in_flight_peak",
+                "The most password verifications that ever ran at once.",
+                &self.hashes_peak,
+            ),
+        ] {
+            let _ = writeln!(
+                s,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}",
                 v.load(Ordering::Relaxed)
             );
         }

@@ -8,7 +8,9 @@
 //! | `error` | [`AppError`]: the one mapping from failures to RFC 9457 problem details |
 //! | `auth`, `policy` | login, logout, sessions, the [`auth::Authenticated`] and [`auth::Require`] extractors; who may see what |
 //! | `password` | argon2id hashes, generated passwords, session tokens |
-//! | `ratelimit` | the in-memory login rate limiter |
+//! | `client` | the client's address: the TCP peer, or what a trusted proxy's `Forwarded` / `X-Forwarded-For` says |
+//! | `ratelimit` | the in-memory login rate limiter: per name and client, per client, a progressive delay per name |
+//! | `login_audit` | refused logins audited once per name, client and minute, with a count |
 //! | `metrics` | request counts and durations, Prometheus text at `/metrics` |
 //! | `cache` | hotspot and zone results per (parameters, data version) |
 //! | `encoding` | `Accept-Encoding` negotiation; cached answers compressed fast at first, best once popular |
@@ -23,10 +25,12 @@ pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod client;
 pub mod encoding;
 pub mod error;
 pub mod imports;
 pub mod incidents;
+pub mod login_audit;
 pub mod metrics;
 pub mod plans;
 pub mod policy;

@@ -1,34 +1,112 @@
-//! The login rate limiter: after too many failed logins for one user name, or from one
-//! address, within a window, further attempts are refused (429, `Retry-After`) without the
-//! password being checked, until the oldest failure leaves the window.
+//! The login rate limiter. Three counters of failed logins within a window (default 15
+//! minutes), where a client is an IPv4 address or an IPv6 /64 prefix
+//! ([`crate::net::client_key`]) and a name is matched in any case:
+//!
+//! - per (name, client), limit `per_user` (5): then that client is refused (429,
+//!   `Retry-After`) for that name, without the password being checked, until its oldest
+//!   failure leaves the window. One attacker guessing one account stops here.
+//! - per client, limit `per_addr` (20): then the client is refused for every name. One
+//!   attacker trying many names stops here.
+//! - per name across all clients: never a refusal, so failures from one place cannot lock
+//!   the account's owner out elsewhere. After `name_delay_after` failures each further
+//!   attempt for the name waits before its password is checked, `name_delay` doubling with
+//!   each further failure up to `name_delay_max`: guessing one account from many addresses
+//!   is slowed, and the hashing pool (`AppState::hashing`) bounds the guesses a second
+//!   whatever the number of addresses.
+//!
+//! [`LoginLimiter::check`] reserves the attempt atomically: under the same lock that checks
+//! the limits, it counts the attempt as a failure in all three counters, so a burst of
+//! simultaneous attempts cannot all pass the check before any of them has failed. The
+//! handler then calls [`Reservation::succeeded`] (the name's failures from that client are
+//! cleared, the reservation withdrawn from the others) or [`Reservation::cancel`] (the
+//! password was never checked: withdrawn everywhere); a reservation dropped otherwise stays
+//! a failure.
 //!
 //! In memory, not in SQLite: a failed attempt is then not a database write (an attacker
 //! cannot fill the disk or hold the write lock), and a restart forgets at most one window
-//! of failures. One process serves the API, so one limiter sees every attempt. The per-name
-//! limit stops guessing one account from many addresses; the per-address limit stops one
-//! address trying many names. A locked name unlocks by itself after the window.
+//! of failures. One process serves the API, so one limiter sees every attempt.
 
 use crate::config::LoginLimits;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Keys beyond this many are pruned of expired failures before another is added.
 const PRUNE_ABOVE: usize = 10_000;
 
-/// Failed logins per key (`user:NAME`, `addr:IP`) within the window.
+/// One attempt: when, and which reservation made it.
+type Attempts = VecDeque<(Instant, u64)>;
+
+/// Failed (and pending) logins per key: `pair:NAME|CLIENT`, `addr:CLIENT`, `user:NAME`.
 #[derive(Debug)]
 pub struct LoginLimiter {
     limits: LoginLimits,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    failures: Mutex<HashMap<String, Attempts>>,
+    next_id: AtomicU64,
 }
 
 fn user_key(name: &str) -> String {
     format!("user:{}", name.to_lowercase())
 }
 
-fn addr_key(addr: Option<&str>) -> String {
-    format!("addr:{}", addr.unwrap_or("unknown"))
+fn addr_key(client: Option<&str>) -> String {
+    format!("addr:{}", client.unwrap_or("unknown"))
+}
+
+fn pair_key(name: &str, client: Option<&str>) -> String {
+    format!(
+        "pair:{}|{}",
+        name.to_lowercase(),
+        client.unwrap_or("unknown")
+    )
+}
+
+/// An attempt counted as a failure until the handler says otherwise.
+#[derive(Debug)]
+#[must_use = "a reservation left alone stays a failure"]
+pub struct Reservation {
+    limiter: Arc<LoginLimiter>,
+    id: u64,
+    name: String,
+    client: Option<String>,
+    /// How long to wait before checking the password (the name's progressive delay).
+    pub delay: Duration,
+}
+
+impl Reservation {
+    /// The login succeeded: the name's failures from this client are forgotten, and this
+    /// attempt is withdrawn from the client's and the name's counts. Earlier failures from
+    /// the client for other names stay, so logging into one's own account does not reset
+    /// an address's count.
+    pub fn succeeded(self) {
+        let mut map = self.limiter.lock();
+        map.remove(&pair_key(&self.name, self.client.as_deref()));
+        for key in [user_key(&self.name), addr_key(self.client.as_deref())] {
+            withdraw(&mut map, &key, self.id);
+        }
+    }
+
+    /// The password was never checked (the server was busy): the attempt is withdrawn.
+    pub fn cancel(self) {
+        let mut map = self.limiter.lock();
+        for key in [
+            pair_key(&self.name, self.client.as_deref()),
+            user_key(&self.name),
+            addr_key(self.client.as_deref()),
+        ] {
+            withdraw(&mut map, &key, self.id);
+        }
+    }
+}
+
+fn withdraw(map: &mut HashMap<String, Attempts>, key: &str, id: u64) {
+    if let Some(times) = map.get_mut(key) {
+        times.retain(|&(_, i)| i != id);
+        if times.is_empty() {
+            map.remove(key);
+        }
+    }
 }
 
 impl LoginLimiter {
@@ -36,72 +114,84 @@ impl LoginLimiter {
         LoginLimiter {
             limits,
             failures: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Attempts>> {
         // A panic while holding the lock leaves only counters behind: keep using them.
         self.failures.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// `Err(wait)` when a login for `name` from `addr` must be refused now.
-    pub fn check(&self, name: &str, addr: Option<&str>) -> Result<(), Duration> {
-        self.check_at(name, addr, Instant::now())
+    /// Reserves an attempt for `name` from `client` (a [`crate::net::client_key`]), or
+    /// `Err(wait)` when it must be refused now.
+    pub fn check(
+        self: &Arc<Self>,
+        name: &str,
+        client: Option<&str>,
+    ) -> Result<Reservation, Duration> {
+        self.check_at(name, client, Instant::now())
     }
 
-    /// Counts a failed login.
-    pub fn failed(&self, name: &str, addr: Option<&str>) {
-        self.failed_at(name, addr, Instant::now());
-    }
-
-    /// A successful login clears the name's failures (not the address's).
-    pub fn succeeded(&self, name: &str) {
-        self.lock().remove(&user_key(name));
-    }
-
-    fn check_at(&self, name: &str, addr: Option<&str>, now: Instant) -> Result<(), Duration> {
-        let window = self.limits.window;
-        let mut map = self.lock();
-        let mut wait = Duration::ZERO;
-        for (key, limit) in [
-            (user_key(name), self.limits.per_user),
-            (addr_key(addr), self.limits.per_addr),
-        ] {
-            let Some(times) = map.get_mut(&key) else {
-                continue;
-            };
-            while times
-                .front()
-                .is_some_and(|&t| now.duration_since(t) >= window)
-            {
-                times.pop_front();
-            }
-            if times.len() >= limit as usize
-                && let Some(&oldest) = times.front()
-            {
-                wait = wait.max(window.saturating_sub(now.duration_since(oldest)));
-            }
-        }
-        if wait > Duration::ZERO {
-            Err(wait)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn failed_at(&self, name: &str, addr: Option<&str>, now: Instant) {
-        let window = self.limits.window;
+    fn check_at(
+        self: &Arc<Self>,
+        name: &str,
+        client: Option<&str>,
+        now: Instant,
+    ) -> Result<Reservation, Duration> {
+        let limits = self.limits;
+        let window = limits.window;
         let mut map = self.lock();
         if map.len() > PRUNE_ABOVE {
             map.retain(|_, times| {
                 times
                     .back()
-                    .is_some_and(|&t| now.duration_since(t) < window)
+                    .is_some_and(|&(t, _)| now.duration_since(t) < window)
             });
         }
-        for key in [user_key(name), addr_key(addr)] {
-            map.entry(key).or_default().push_back(now);
+        let mut expire = |key: &str| -> Option<(usize, Instant)> {
+            let times = map.get_mut(key)?;
+            while times
+                .front()
+                .is_some_and(|&(t, _)| now.duration_since(t) >= window)
+            {
+                times.pop_front();
+            }
+            times.front().map(|&(oldest, _)| (times.len(), oldest))
+        };
+        let mut wait = Duration::ZERO;
+        for (key, limit) in [
+            (pair_key(name, client), limits.per_user),
+            (addr_key(client), limits.per_addr),
+        ] {
+            if let Some((n, oldest)) = expire(&key)
+                && n >= limit as usize
+            {
+                wait = wait.max(window.saturating_sub(now.duration_since(oldest)));
+            }
         }
+        if wait > Duration::ZERO {
+            return Err(wait);
+        }
+        let name_failures = expire(&user_key(name)).map_or(0, |(n, _)| n);
+        let delay = match name_failures.checked_sub(limits.name_delay_after as usize) {
+            None => Duration::ZERO,
+            Some(extra) => limits
+                .name_delay
+                .saturating_mul(1u32 << extra.min(20))
+                .min(limits.name_delay_max),
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        for key in [pair_key(name, client), addr_key(client), user_key(name)] {
+            map.entry(key).or_default().push_back((now, id));
+        }
+        Ok(Reservation {
+            limiter: Arc::clone(self),
+            id,
+            name: name.to_string(),
+            client: client.map(str::to_string),
+            delay,
+        })
     }
 }
 
@@ -109,56 +199,90 @@ impl LoginLimiter {
 mod tests {
     use super::*;
 
-    fn limiter() -> LoginLimiter {
-        LoginLimiter::new(LoginLimits {
+    fn limiter() -> Arc<LoginLimiter> {
+        Arc::new(LoginLimiter::new(LoginLimits {
             per_user: 3,
             per_addr: 5,
             window: Duration::from_secs(60),
-        })
+            name_delay_after: 4,
+            name_delay: Duration::from_secs(1),
+            name_delay_max: Duration::from_secs(5),
+        }))
     }
 
     #[test]
-    fn a_name_is_locked_after_its_limit_and_unlocks_after_the_window() {
+    fn a_name_is_refused_to_one_client_after_its_limit_but_not_to_another() {
         let l = limiter();
         let t0 = Instant::now();
         for i in 0..3 {
-            assert!(
-                l.check_at("Ana", Some("10.0.0.1"), t0).is_ok(),
-                "attempt {i}"
-            );
-            l.failed_at("ana", Some("10.0.0.1"), t0 + Duration::from_secs(i));
+            let r = l.check_at("Ana", Some("10.0.0.1"), t0 + Duration::from_secs(i));
+            assert!(r.is_ok(), "attempt {i}");
         }
-        // Same name in another case, from another address: still locked.
+        // Same name in another case, same client: refused until the first failure expires.
         let wait = l
-            .check_at("ANA", Some("10.0.0.2"), t0 + Duration::from_secs(10))
+            .check_at("ANA", Some("10.0.0.1"), t0 + Duration::from_secs(10))
             .unwrap_err();
         assert_eq!(wait, Duration::from_secs(50));
-        // Another name from the first address is fine (3 < 5).
-        assert!(
-            l.check_at("bob", Some("10.0.0.1"), t0 + Duration::from_secs(10))
-                .is_ok()
-        );
+        // Another client may still try the name, without waiting (3 < 4).
+        let r = l
+            .check_at("ana", Some("10.0.0.2"), t0 + Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(r.delay, Duration::ZERO);
+        r.succeeded();
         // When the first failure leaves the window, one more attempt is allowed.
         assert!(
-            l.check_at("ana", Some("10.0.0.2"), t0 + Duration::from_secs(60))
+            l.check_at("ana", Some("10.0.0.1"), t0 + Duration::from_secs(60))
                 .is_ok()
         );
     }
 
     #[test]
-    fn an_address_is_locked_across_names_and_success_clears_only_the_name() {
+    fn failures_across_clients_slow_a_name_progressively() {
         let l = limiter();
         let t0 = Instant::now();
-        for n in 0..5 {
-            l.failed_at(&format!("user{n}"), Some("10.0.0.9"), t0);
+        let mut delays = Vec::new();
+        for i in 0..8 {
+            let r = l.check_at("bob", Some(&format!("10.0.1.{i}")), t0).unwrap();
+            delays.push(r.delay.as_secs());
         }
+        assert_eq!(delays, [0, 0, 0, 0, 1, 2, 4, 5]);
+    }
+
+    #[test]
+    fn a_burst_is_counted_before_any_answer() {
+        let l = limiter();
+        let t0 = Instant::now();
+        // Five simultaneous attempts, none answered yet: only three get through.
+        let outcomes: Vec<_> = (0..5)
+            .map(|_| l.check_at("cat", Some("10.0.0.7"), t0))
+            .collect();
+        assert_eq!(outcomes.iter().filter(|r| r.is_ok()).count(), 3);
+        // A cancelled reservation is withdrawn; one that succeeded clears the pair.
+        let mut ok = outcomes.into_iter().filter_map(Result::ok);
+        ok.next().unwrap().cancel();
+        assert!(l.check_at("cat", Some("10.0.0.7"), t0).is_ok());
+        ok.next().unwrap().succeeded();
+        for _ in 0..3 {
+            assert!(l.check_at("cat", Some("10.0.0.7"), t0).is_ok());
+        }
+        assert!(l.check_at("cat", Some("10.0.0.7"), t0).is_err());
+    }
+
+    #[test]
+    fn a_client_is_refused_across_names_and_success_does_not_clear_it() {
+        let l = limiter();
+        let t0 = Instant::now();
+        for n in 0..4 {
+            drop(
+                l.check_at(&format!("user{n}"), Some("10.0.0.9"), t0)
+                    .unwrap(),
+            );
+        }
+        l.check_at("mine", Some("10.0.0.9"), t0)
+            .unwrap()
+            .succeeded();
+        let _last = l.check_at("user9", Some("10.0.0.9"), t0).unwrap();
         assert!(l.check_at("someone", Some("10.0.0.9"), t0).is_err());
         assert!(l.check_at("someone", Some("10.0.0.8"), t0).is_ok());
-        for _ in 0..3 {
-            l.failed_at("cat", Some("10.0.0.7"), t0);
-        }
-        assert!(l.check_at("cat", Some("10.0.0.6"), t0).is_err());
-        l.succeeded("cat");
-        assert!(l.check_at("cat", Some("10.0.0.6"), t0).is_ok());
     }
 }

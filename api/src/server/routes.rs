@@ -34,7 +34,9 @@ use utoipa_axum::routes;
         title = "Firefly API",
         description = "Night-time-economy patrol planning: hotspots, zones, premises, incidents. \
 Errors are RFC 9457 problem details (`application/problem+json`). Log in at \
-`/api/v1/auth/login`; send `Authorization: Bearer TOKEN` or the `firefly_session` cookie. \
+`/api/v1/auth/login`; send `Authorization: Bearer TOKEN` or the `__Host-firefly_session` cookie \
+(`firefly_session` in the development mode); a write with the cookie must come from the UI's own pages \
+(`Sec-Fetch-Site: same-origin`, or a matching `Origin`), else 403. \
 Roles: planner (incidents, hotspots, zones, premises, plans), officer (hotspot cells, zones, premises, published plans, their own unit's itinerary and calendar, check-ins), \
 liaison (premises and training, hotspot cells), admin (everything, audit). No session: 401; \
 a role without access: 403.",
@@ -73,7 +75,7 @@ impl Modify for Security {
         );
         let mut cookie = ApiKeyValue::new(auth::SESSION_COOKIE);
         cookie.description =
-            Some("Set by POST /api/v1/auth/login (HttpOnly, SameSite=Strict).".into());
+            Some("Set by POST /api/v1/auth/login (HttpOnly, SameSite=Strict, Secure; `firefly_session` without Secure in the development mode). Writes with it need `Sec-Fetch-Site: same-origin` or a matching `Origin`.".into());
         components.add_security_scheme(
             "session_cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(cookie)),

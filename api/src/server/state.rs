@@ -11,6 +11,7 @@
 use super::cache::{MissLimiter, ResultCache};
 use super::encoding::Recompressor;
 use super::error::AppError;
+use super::login_audit::LoginAudit;
 use super::metrics::Metrics;
 use super::ratelimit::LoginLimiter;
 use super::sessions::SessionCache;
@@ -92,7 +93,12 @@ pub struct Inner {
     pub versions: DataVersions,
     /// Sessions read recently.
     pub sessions: SessionCache,
-    pub limiter: LoginLimiter,
+    pub limiter: Arc<LoginLimiter>,
+    /// Bounds the password verifications at once (argon2: 19 MiB and a core each) to
+    /// `ServerConfig::login_hashes`; a login that cannot get a permit soon is answered 503.
+    pub hashing: Arc<Semaphore>,
+    /// Refused logins, aggregated per name, client and minute before they are audited.
+    pub login_audit: Arc<LoginAudit>,
     pub metrics: Metrics,
     /// Bounds the scoring runs at once to the cores there are.
     pub compute: Arc<Semaphore>,
@@ -108,13 +114,29 @@ impl Deref for AppState {
     }
 }
 
+/// An [`AppState`] that does not keep the server alive (for background tasks).
+#[derive(Clone)]
+pub struct WeakState(std::sync::Weak<Inner>);
+
+impl WeakState {
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(AppState)
+    }
+}
+
 impl AppState {
+    pub fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.0))
+    }
+
     /// Opens the database named by `config` (creating and migrating it if needed).
     pub fn new(config: Config, server: ServerConfig) -> Result<AppState, StoreError> {
         let db = Db::open(config.db.clone(), server.db_connections)?;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(AppState(Arc::new(Inner {
-            limiter: LoginLimiter::new(server.login_limits),
+            limiter: Arc::new(LoginLimiter::new(server.login_limits)),
+            hashing: Arc::new(Semaphore::new(server.login_hashes.max(1))),
+            login_audit: Arc::new(LoginAudit::default()),
             versions: DataVersions::default(),
             sessions: SessionCache::default(),
             config,

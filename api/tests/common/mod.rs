@@ -261,8 +261,15 @@ pub async fn call_as(
     match auth {
         Auth::None => {}
         Auth::Bearer(t) => req = req.header(header::AUTHORIZATION, format!("Bearer {t}")),
+        // What the browser sends from the UI's own pages: the cookie, and (on every
+        // request) `Sec-Fetch-Site: same-origin`.
         Auth::Cookie(t) => {
-            req = req.header(header::COOKIE, format!("theme=dark; firefly_session={t}"))
+            req = req
+                .header(
+                    header::COOKIE,
+                    format!("theme=dark; __Host-firefly_session={t}"),
+                )
+                .header("sec-fetch-site", "same-origin")
         }
     }
     let body = match body {
