@@ -607,6 +607,22 @@ async fn the_cookie_is_host_prefixed_and_secure_by_default() {
         a.header(header::STRICT_TRANSPORT_SECURITY),
         "max-age=31536000"
     );
+    // A secure server reads only the prefixed cookie: a plain one, which a sibling host
+    // could have planted, is no session, even with a valid token in it.
+    let me = |name: &str| {
+        Request::get("/api/v1/me")
+            .header(header::COOKIE, format!("{name}={token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        status_of(&env.app, me("firefly_session")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(&env.app, me("__Host-firefly_session")).await,
+        StatusCode::OK
+    );
     // And `firefly serve` resolves to it on loopback too, unless told otherwise.
     let resolved = ServerConfig::resolve(
         &Default::default(),

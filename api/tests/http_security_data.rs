@@ -478,7 +478,7 @@ async fn a_cross_site_text_plain_import_is_refused() {
             (Some("same-origin"), StatusCode::UNSUPPORTED_MEDIA_TYPE),
         ] {
             let mut req = Request::post("/api/v1/imports/incidents")
-                .header(header::COOKIE, format!("firefly_session={planner}"));
+                .header(header::COOKIE, format!("__Host-firefly_session={planner}"));
             if let Some(t) = content_type {
                 req = req.header(header::CONTENT_TYPE, t);
             }

@@ -97,9 +97,11 @@ enum Source {
     Cookie,
 }
 
-/// The session token of a request: the bearer header if there is one, else the cookie
-/// (`__Host-firefly_session` before `firefly_session`).
-fn token(headers: &HeaderMap) -> Result<Option<(String, Source)>, AppError> {
+/// The session token of a request: the bearer header if there is one, else the cookie of
+/// this server's mode: `__Host-firefly_session` when cookies are Secure, `firefly_session`
+/// in the development mode. Only one name is read, so a sibling host that plants a plain
+/// `firefly_session` cookie cannot fix a secure server's session.
+fn token(headers: &HeaderMap, secure: bool) -> Result<Option<(String, Source)>, AppError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let text = value.to_str().unwrap_or("");
         let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
@@ -120,7 +122,11 @@ fn token(headers: &HeaderMap) -> Result<Option<(String, Source)>, AppError> {
             .find(|(name, _)| *name == wanted)
             .map(|(_, value)| (value.trim().to_string(), Source::Cookie))
     };
-    Ok(cookie(SESSION_COOKIE).or_else(|| cookie(DEV_SESSION_COOKIE)))
+    Ok(cookie(if secure {
+        SESSION_COOKIE
+    } else {
+        DEV_SESSION_COOKIE
+    }))
 }
 
 /// Whether `origin` (an `Origin` header) is this server: `public_origin` when configured,
@@ -199,7 +205,7 @@ impl FromRequestParts<AppState> for Authenticated {
         if let Some(done) = parts.extensions.get::<Authenticated>() {
             return Ok(done.clone());
         }
-        let Some((token, source)) = token(&parts.headers)? else {
+        let Some((token, source)) = token(&parts.headers, state.server.secure_cookie)? else {
             return Err(AppError::Unauthorized(
                 "log in first: POST /api/v1/auth/login, then send `Authorization: Bearer TOKEN` or the session cookie".into(),
             ));
