@@ -63,6 +63,13 @@ enum Command {
     /// Create and list users of the HTTP API (there is no default user or password).
     #[command(subcommand)]
     Users(commands::users::UsersCommand),
+    /// Check the audit log's hash chain, or print its head to ship elsewhere.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
+    /// Write a checked copy of the database (safe while the server runs).
+    Backup(commands::backup::BackupArgs),
+    /// Replace the database with a checked copy (stop the server first).
+    Restore(commands::backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +119,9 @@ fn main() -> ExitCode {
             Command::Bench(cmd) => commands::bench::run(&config, cmd),
             Command::Serve(args) => commands::serve::run(config, args),
             Command::Users(cmd) => commands::users::run(&config, cmd),
+            Command::Audit(cmd) => commands::audit::run(&config, cmd),
+            Command::Backup(args) => commands::backup::backup(&config, args),
+            Command::Restore(args) => commands::backup::restore(&config, args),
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -299,11 +299,9 @@ impl<T> Batch<T> {
     }
 }
 
+/// The CLI's actor: the OS account of the process (from its uid, not `$USER`).
 pub fn actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
+    super::operator::OsUser::current().actor()
 }
 
 /// Records per chunk handed from the validating thread to the storing one.

@@ -2,7 +2,9 @@
 //! layer ([`crate::app`]) and its result into terminal output and files. Each returns an
 //! [`crate::app::Failure`] that `main` maps to an exit code.
 
+pub mod audit;
 pub mod backtest;
+pub mod backup;
 pub mod bench;
 pub mod demo;
 pub mod hotspots;

