@@ -7,6 +7,9 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -231,4 +234,105 @@ fn a_backup_during_an_import_holds_all_of_it_or_none() {
     let out = firefly(&restored, &["restore", junk.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert_eq!(one(&restored, "SELECT count(*) FROM incidents"), counts[0]);
+}
+
+#[test]
+fn cli_reads_and_imports_are_logged_with_the_os_account_and_purpose() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("firefly.db");
+    let small = dir.path().join("small.csv");
+    std::fs::write(&small, police_uk(50, "s")).unwrap();
+    let out = firefly_cmd(&db, &["import", "incidents", small.to_str().unwrap()])
+        .env("USER", "mallory")
+        .env("LOGNAME", "mallory")
+        .output()
+        .unwrap();
+    ok(&out);
+    let out = firefly_cmd(
+        &db,
+        &[
+            "--purpose",
+            "weekly briefing",
+            "hotspots",
+            "--window",
+            "all",
+        ],
+    )
+    .env("USER", "mallory")
+    .output()
+    .unwrap();
+    ok(&out);
+    // With no purpose, a read still works and is still logged.
+    ok(&firefly(
+        &db,
+        &["hotspots", "--window", "all", "--method", "kde"],
+    ));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: Vec<(String, String, String)> = conn
+        .prepare("SELECT action, actor, detail FROM audit ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["import.incidents", "incidents.read", "incidents.read"]
+    );
+    let me = std::fs::metadata("/proc/self")
+        .map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid()
+        })
+        .ok();
+    for (_, actor, detail) in &rows {
+        assert!(actor.starts_with("cli:"), "{actor}");
+        if me.is_some_and(|uid| uid != 0) || actor != "cli:root" {
+            assert_ne!(actor, "cli:mallory", "the actor is not read from $USER");
+        }
+        let d: serde_json::Value = serde_json::from_str(detail).unwrap();
+        assert_eq!(d["uid"].as_u64(), me.map(u64::from));
+    }
+    let hot: serde_json::Value = serde_json::from_str(&rows[1].2).unwrap();
+    assert_eq!(hot["purpose"], "weekly briefing");
+    assert_eq!(hot["command"], "hotspots");
+    let imported: serde_json::Value = serde_json::from_str(&rows[0].2).unwrap();
+    assert_eq!(imported["added"], 50);
+    // A blank purpose is refused (exit 2) before anything runs.
+    let out = firefly(&db, &["--purpose", " ", "hotspots"]);
+    assert_eq!(out.status.code(), Some(2));
+    ok(&firefly(&db, &["audit", "verify"]));
+}
+
+mod http {
+    use super::common::{env, get, login};
+    use axum::http::StatusCode;
+
+    #[tokio::test]
+    async fn incident_points_need_a_purpose_which_is_logged() {
+        let env = env();
+        let planner = login(&env.app, "planner").await;
+        let a = get(&env.app, "/api/v1/incidents", &planner).await;
+        let p = a.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(p["detail"].as_str().unwrap().contains("purpose"), "{p}");
+        assert_eq!(env.audited("incidents.read"), 0);
+        get(
+            &env.app,
+            "/api/v1/incidents?purpose=map%3A%20planner%20incident%20layer",
+            &planner,
+        )
+        .await
+        .expect(StatusCode::OK);
+        let detail: String = env
+            .conn()
+            .query_row(
+                "SELECT detail FROM audit WHERE action = 'incidents.read'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let d: serde_json::Value = serde_json::from_str(&detail).unwrap();
+        assert_eq!(d["purpose"], "map: planner incident layer");
+    }
 }

@@ -203,11 +203,18 @@ pub struct ImportActor {
 }
 
 impl ImportActor {
-    /// The CLI's user (`cli:<login>`), no audit entry.
-    pub fn cli() -> ImportActor {
+    /// The CLI's user (`cli:<login>`), with an audit entry (`action`, e.g.
+    /// `import.incidents`) written in the import's transaction.
+    pub fn cli(action: &str) -> ImportActor {
+        let kind = action.strip_prefix("import.").unwrap_or(action);
         ImportActor {
             name: actor(),
-            audit: None,
+            audit: Some(super::operator::cli_entry(
+                action,
+                kind,
+                None,
+                serde_json::Value::Null,
+            )),
         }
     }
 }

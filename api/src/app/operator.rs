@@ -6,6 +6,41 @@
 //! `cli:unknown`.
 
 use crate::storage::AuditEntry;
+use std::sync::OnceLock;
+
+/// The purpose the CLI was run for (`--purpose`, `FIREFLY_PURPOSE`), set once by `main`.
+static PURPOSE: OnceLock<Option<String>> = OnceLock::new();
+
+/// Longest purpose kept, in characters.
+pub const MAX_PURPOSE_CHARS: usize = 200;
+
+/// Checks a purpose: not blank, at most [`MAX_PURPOSE_CHARS`] characters, no control
+/// characters. Returns it trimmed.
+pub fn check_purpose(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(
+            "purpose: say why the data is needed (e.g. \"map: planner incident layer\")".into(),
+        );
+    }
+    if t.chars().count() > MAX_PURPOSE_CHARS {
+        return Err(format!("purpose: at most {MAX_PURPOSE_CHARS} characters"));
+    }
+    if t.chars().any(char::is_control) {
+        return Err("purpose: no control characters".into());
+    }
+    Ok(t.to_owned())
+}
+
+/// Records the CLI's purpose for this process (first call wins).
+pub fn set_purpose(purpose: Option<String>) {
+    let _ = PURPOSE.set(purpose);
+}
+
+/// The CLI's purpose, if one was given.
+pub fn purpose() -> Option<&'static str> {
+    PURPOSE.get().and_then(|p| p.as_deref())
+}
 
 /// The OS account running this process.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +109,10 @@ pub fn cli_entry(
             m
         }
     };
-    if let Some(p) = purpose {
+    if let Some(p) = purpose
+        .map(str::to_owned)
+        .or_else(|| self::purpose().map(str::to_owned))
+    {
         map.insert("purpose".into(), p.into());
     }
     if let Some(uid) = user.uid {

@@ -23,6 +23,21 @@ pub struct VerifyArgs {
     pub head: Option<Vec<String>>,
 }
 
+/// Logs a CLI read of incident data (`hotspots`, `venues`, `plan`, ...) before the command
+/// runs, so nothing is printed or written that is not in the log: the OS account, the
+/// command and its arguments, and the purpose if one was given.
+pub fn log_cli_read(config: &Config, command: &str) -> Result<(), Failure> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut store = Store::open(&config.db)?;
+    store.append_audit(&crate::app::operator::cli_entry(
+        "incidents.read",
+        &format!("cli:{command}"),
+        None,
+        serde_json::json!({ "command": command, "args": args }),
+    ))?;
+    Ok(())
+}
+
 pub fn run(config: &Config, cmd: AuditCommand) -> Result<(), Failure> {
     let mut store = Store::open(&config.db)?;
     match cmd {
