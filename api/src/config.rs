@@ -48,6 +48,18 @@ pub struct FileConfig {
     pub boundary: Option<PathBuf>,
     #[serde(default)]
     pub server: ServerFile,
+    #[serde(default)]
+    pub retention: RetentionPolicy,
+}
+
+/// The `[retention]` table: how many months each kind of record is kept (`firefly
+/// retention`). A kind left out is kept for ever.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionPolicy {
+    pub checkins_months: Option<u32>,
+    pub sessions_months: Option<u32>,
+    pub audit_months: Option<u32>,
 }
 
 /// The `[server]` table of the settings file.
@@ -81,6 +93,8 @@ pub struct Config {
     pub boundary: Option<PathBuf>,
     /// The file's `[server]` table, validated by [`ServerConfig::resolve`] when serving.
     pub server_file: ServerFile,
+    /// The file's `[retention]` table.
+    pub retention: RetentionPolicy,
 }
 
 impl Config {
@@ -126,6 +140,7 @@ impl Config {
             crs: overrides.crs.or(file.crs).unwrap_or(CrsChoice::Auto),
             boundary,
             server_file: file.server,
+            retention: file.retention,
         })
     }
 }

@@ -90,6 +90,8 @@ enum Command {
     Backup(commands::backup::BackupArgs),
     /// Replace the database with a checked copy (stop the server first).
     Restore(commands::backup::RestoreArgs),
+    /// Delete check-ins, sessions and audit rows older than the [retention] policy allows.
+    Retention(commands::retention::RetentionArgs),
 }
 
 fn main() -> ExitCode {
@@ -157,6 +159,7 @@ fn main() -> ExitCode {
             Command::Audit(cmd) => commands::audit::run(&config, cmd),
             Command::Backup(args) => commands::backup::backup(&config, args),
             Command::Restore(args) => commands::backup::restore(&config, args),
+            Command::Retention(args) => commands::retention::run(&config, args),
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,

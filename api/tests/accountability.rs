@@ -336,3 +336,110 @@ mod http {
         assert_eq!(d["purpose"], "map: planner incident layer");
     }
 }
+
+#[test]
+fn retention_deletes_exactly_the_older_rows_and_the_chain_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_with_users(dir.path()); // audit rows 1 to 3
+    let settings = dir.path().join("firefly.toml");
+    std::fs::write(
+        &settings,
+        "[retention]\ncheckins_months = 0\nsessions_months = 0\naudit_months = 0\n",
+    )
+    .unwrap();
+    let cfg = settings.to_str().unwrap();
+    // Old and new check-ins and sessions, stamped around the cut-off.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "INSERT INTO checkins (user_id, unit, on_plan, matched, lon, lat, at, received_at)
+         VALUES (2, 'LN-FF1', 0, 'none', -0.41, 51.88, '2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z'),
+                (2, 'LN-FF1', 0, 'none', -0.41, 51.88, '2030-01-01T00:00:00Z', '2030-01-01T00:00:00Z');
+         INSERT INTO sessions (token_sha256, user_id, created_at, expires_at)
+         VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 1,
+                 '2020-01-01T00:00:00Z', '2020-01-01T12:00:00Z'),
+                ('bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 1,
+                 '2030-01-01T00:00:00Z', '2030-01-01T12:00:00Z');",
+    )
+    .unwrap();
+    // Without retention, nothing may go.
+    for sql in [
+        "DELETE FROM checkins",
+        "DELETE FROM audit WHERE id = 1",
+        "UPDATE audit SET actor = 'x'",
+    ] {
+        assert!(conn.execute(sql, []).is_err(), "{sql}");
+    }
+    drop(conn);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let cut = jiff::Timestamp::now();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    add_user(&db, "dee", "liaison"); // audit row 4, after the cut-off
+    let cut_text = cut.to_string();
+
+    let preview = ok(&firefly(
+        &db,
+        &[
+            "--config",
+            cfg,
+            "retention",
+            "--before",
+            &cut_text,
+            "--dry-run",
+        ],
+    ));
+    assert!(preview.contains("would delete: 1 check-ins"), "{preview}");
+    assert_eq!(one(&db, "SELECT count(*) FROM audit WHERE id <= 3"), 3);
+    let out = ok(&firefly(
+        &db,
+        &["--config", cfg, "retention", "--before", &cut_text],
+    ));
+    assert!(out.contains("deleted: 1 check-ins"), "{out}");
+    assert!(out.contains("1 sessions"), "{out}");
+    // The three user creations are gone, and so is nothing else: the dry run's preview
+    // (row 4 is dee, 5 the preview) and everything after the cut-off stay.
+    assert!(out.contains("3 audit rows"), "{out}");
+    assert_eq!(one(&db, "SELECT min(id) FROM audit"), 4);
+    assert_eq!(
+        one(
+            &db,
+            "SELECT count(*) FROM checkins WHERE received_at > '2029'"
+        ),
+        1
+    );
+    assert_eq!(one(&db, "SELECT count(*) FROM checkins"), 1);
+    assert_eq!(one(&db, "SELECT count(*) FROM sessions"), 1);
+    assert_eq!(
+        one(
+            &db,
+            "SELECT count(*) FROM audit WHERE action = 'retention.run'"
+        ),
+        1
+    );
+    assert_eq!(
+        one(&db, "SELECT count(*) FROM retention_runs WHERE active = 1"),
+        0
+    );
+    let verify = ok(&firefly(&db, &["audit", "verify"]));
+    assert!(verify.contains("chain intact"), "{verify}");
+    assert!(verify.contains("retained from row 4"), "{verify}");
+    // More entries chain on, and a second run with nothing to delete keeps the anchor.
+    add_user(&db, "eve", "planner");
+    ok(&firefly(
+        &db,
+        &["--config", cfg, "retention", "--before", &cut_text],
+    ));
+    ok(&firefly(&db, &["audit", "verify"]));
+    // Forging the anchor is found.
+    let copy = dir.path().join("forged.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER retention_runs_no_update;
+         UPDATE retention_runs SET audit_anchor_hash = printf('%064d', 0) WHERE audit > 0;",
+    )
+    .unwrap();
+    drop(conn);
+    let out = firefly(&copy, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("row 4"), "{}", text(&out.stderr));
+}

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod hotspots;
 pub mod import;
 pub mod plan;
+pub mod retention;
 pub mod serve;
 pub mod summary;
 pub mod users;

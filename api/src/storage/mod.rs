@@ -13,6 +13,7 @@ mod migrations;
 mod plans;
 mod premises_edit;
 mod reads;
+mod retention;
 mod users;
 
 use jiff::Timestamp;
@@ -27,6 +28,7 @@ pub use audit::{AuditEntry, AuditQuery, AuditRow, ChainCheck};
 pub use migrations::SCHEMA_VERSION;
 pub use plans::{AssignmentRow, NewCheckin, PlanDocument, PlanMeta, PlanStatus, ZoneDosage};
 pub use premises_edit::{FieldChange, HistoryRow, PremisesPatch, StoredTraining};
+pub use retention::{RetentionCutoffs, RetentionReport};
 pub use users::{NewUser, SessionUser, User, utc_text};
 
 /// What can go wrong in storage.
