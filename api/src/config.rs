@@ -9,11 +9,13 @@
 //! | metric CRS | `--crs` | `FIREFLY_CRS` | `crs` | `auto` |
 //! | force boundary (GeoJSON polygons) | `--boundary-file` | `FIREFLY_BOUNDARY` | `boundary` | none |
 //! | server address (`firefly serve`) | `--addr` | `FIREFLY_ADDR` | `server.addr` | `127.0.0.1:8080` |
-//! | session lifetime, hours | `--session-hours` | `FIREFLY_SESSION_HOURS` | `server.session_hours` | `12` |
+//! | session lifetime, hours | `--session-hours` | `FIREFLY_SESSION_HOURS` | `server.session_hours` | `12` (at most 12) |
+//! | session idle timeout, minutes (5 to 720) | | | `server.idle_minutes` | `60` |
 //! | `Secure` session cookie | `--secure-cookie` | `FIREFLY_SECURE_COOKIE` | `server.secure_cookie` | on unless the address is loopback |
 //! | largest import body, MiB (`POST /api/v1/imports/...`) | `--import-limit-mib` | `FIREFLY_IMPORT_LIMIT_MIB` | `server.import_limit_mib` | `64` |
 //! | map basemap: a MapLibre style URL | `--basemap-style` | `FIREFLY_BASEMAP_STYLE` | `server.basemap_style` | none: the offline district background |
 //! | map basemap: a local PMTiles file, served at `/basemap.pmtiles` | `--basemap-pmtiles` | `FIREFLY_BASEMAP_PMTILES` | `server.basemap_pmtiles` | none |
+//! | retention, months, for `firefly retention` | | | `retention.checkins_months`, `retention.sessions_months`, `retention.audit_months` | kept for ever |
 //!
 //! Without `--config`, `./firefly.toml` is read if it exists; `firefly demo` writes one
 //! that points at the demo's force boundary.
@@ -68,6 +70,8 @@ pub struct RetentionPolicy {
 pub struct ServerFile {
     pub addr: Option<String>,
     pub session_hours: Option<u32>,
+    /// Minutes a session may go unused before it ends (default 60).
+    pub idle_minutes: Option<u32>,
     pub secure_cookie: Option<bool>,
     pub import_limit_mib: Option<u32>,
     pub basemap_style: Option<String>,
@@ -193,12 +197,17 @@ impl Default for LoginLimits {
     }
 }
 
+/// Minutes a session may go unused, unless `server.idle_minutes` says otherwise.
+pub const DEFAULT_IDLE_MINUTES: u64 = 60;
+
 /// The validated server configuration.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub addr: SocketAddr,
-    /// How long a session lasts from login (no sliding renewal).
+    /// How long a session lasts from login (no sliding renewal; at most 12 hours).
     pub session_ttl: Duration,
+    /// A session unused this long ends, whatever its absolute expiry.
+    pub session_idle: Duration,
     /// Mark the session cookie `Secure` (sent over HTTPS only).
     pub secure_cookie: bool,
     pub login_limits: LoginLimits,
@@ -221,6 +230,7 @@ impl Default for ServerConfig {
         ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             session_ttl: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(DEFAULT_IDLE_MINUTES * 60),
             secure_cookie: false,
             login_limits: LoginLimits::default(),
             request_timeout: Duration::from_secs(60),
@@ -249,8 +259,12 @@ impl ServerConfig {
             format!("server address {text:?} is not IP:PORT (e.g. 127.0.0.1:8080)")
         })?;
         let hours = overrides.session_hours.or(file.session_hours).unwrap_or(12);
-        if !(1..=168).contains(&hours) {
-            bail!("session_hours {hours} is out of range: 1 to 168 (a week)");
+        if !(1..=12).contains(&hours) {
+            bail!("session_hours {hours} is out of range: 1 to 12");
+        }
+        let idle = file.idle_minutes.map_or(DEFAULT_IDLE_MINUTES, u64::from);
+        if !(5..=720).contains(&idle) {
+            bail!("idle_minutes {idle} is out of range: 5 to 720");
         }
         let secure_cookie = overrides
             .secure_cookie
@@ -295,6 +309,7 @@ impl ServerConfig {
         Ok(ServerConfig {
             addr,
             session_ttl: Duration::from_secs(u64::from(hours) * 3600),
+            session_idle: Duration::from_secs(idle * 60),
             secure_cookie,
             import_body_limit: import_mib << 20,
             basemap,

@@ -299,6 +299,25 @@ fn cli_reads_and_imports_are_logged_with_the_os_account_and_purpose() {
     assert_eq!(hot["command"], "hotspots");
     let imported: serde_json::Value = serde_json::from_str(&rows[0].2).unwrap();
     assert_eq!(imported["added"], 50);
+    // A common password is refused by the CLI too.
+    let out = firefly_stdin(
+        &db,
+        &[
+            "users",
+            "add",
+            "kim",
+            "--role",
+            "planner",
+            "--password-stdin",
+        ],
+        "password1234\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("too common"),
+        "{}",
+        text(&out.stderr)
+    );
     // A blank purpose is refused (exit 2) before anything runs.
     let out = firefly(&db, &["--purpose", " ", "hotspots"]);
     assert_eq!(out.status.code(), Some(2));
@@ -306,8 +325,184 @@ fn cli_reads_and_imports_are_logged_with_the_os_account_and_purpose() {
 }
 
 mod http {
-    use super::common::{env, get, login};
+    use super::common::{call, env, get, login};
     use axum::http::StatusCode;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn a_disabled_users_live_session_stops_at_once() {
+        let env = env();
+        let admin = login(&env.app, "admin").await;
+        let planner = login(&env.app, "planner").await;
+        // The session works, and is now in the server's 2-second session cache.
+        get(&env.app, "/api/v1/me", &planner)
+            .await
+            .expect(StatusCode::OK);
+        let body = json!({"disabled": true}).to_string();
+        let a = call(
+            &env.app,
+            "PATCH",
+            "/api/v1/users/Planner",
+            Some(&admin),
+            Some(&body),
+        )
+        .await;
+        a.expect(StatusCode::OK);
+        assert_eq!(a.json()["disabled"], true);
+        assert_eq!(a.json()["sessions_revoked"], 1);
+        get(&env.app, "/api/v1/me", &planner)
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED);
+        // No new session either, until enabled again.
+        let creds = json!({"username": "planner", "password": super::PASSWORD}).to_string();
+        let a = call(&env.app, "POST", "/api/v1/auth/login", None, Some(&creds)).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+        let body = json!({"disabled": false}).to_string();
+        call(
+            &env.app,
+            "PATCH",
+            "/api/v1/users/planner",
+            Some(&admin),
+            Some(&body),
+        )
+        .await
+        .expect(StatusCode::OK);
+        let again = login(&env.app, "planner").await;
+        // Ending sessions: the new one stops too.
+        let body = json!({"revoke_sessions": true}).to_string();
+        call(
+            &env.app,
+            "PATCH",
+            "/api/v1/users/planner",
+            Some(&admin),
+            Some(&body),
+        )
+        .await
+        .expect(StatusCode::OK);
+        get(&env.app, "/api/v1/me", &again)
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED);
+        assert_eq!(env.audited("user.disable"), 1);
+        assert_eq!(env.audited("user.enable"), 1);
+        assert_eq!(env.audited("user.revoke_sessions"), 1);
+        // Only admins may; unknown users are 404.
+        let other = login(&env.app, "liaison").await;
+        call(
+            &env.app,
+            "PATCH",
+            "/api/v1/users/planner",
+            Some(&other),
+            Some(&body),
+        )
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+        call(
+            &env.app,
+            "PATCH",
+            "/api/v1/users/nobody",
+            Some(&admin),
+            Some(&body),
+        )
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn a_common_password_is_refused_and_a_new_one_ends_sessions() {
+        let env = env();
+        let admin = login(&env.app, "admin").await;
+        let officer = login(&env.app, "officer").await;
+        for weak in ["password1234", "qwertyuiop123", "officer12345"] {
+            let body = json!({ "password": weak }).to_string();
+            let a = call(
+                &env.app,
+                "PATCH",
+                "/api/v1/users/officer",
+                Some(&admin),
+                Some(&body),
+            )
+            .await;
+            let p = a.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(p["detail"].as_str().unwrap().contains("password"), "{p}");
+        }
+        get(&env.app, "/api/v1/me", &officer)
+            .await
+            .expect(StatusCode::OK);
+        let body = json!({"password": "amber kettle orbit saxophone"}).to_string();
+        call(
+            &env.app,
+            "PATCH",
+            "/api/v1/users/officer",
+            Some(&admin),
+            Some(&body),
+        )
+        .await
+        .expect(StatusCode::OK);
+        get(&env.app, "/api/v1/me", &officer)
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED);
+        let creds = json!({"username": "officer", "password": "amber kettle orbit saxophone"});
+        call(
+            &env.app,
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&creds.to_string()),
+        )
+        .await
+        .expect(StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn an_idle_session_ends() {
+        let env = env();
+        let planner = login(&env.app, "planner").await;
+        // Unused for two hours (the default idle timeout is one).
+        env.conn()
+            .execute(
+                "UPDATE sessions SET created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-2 hours'),
+                                     last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-2 hours')",
+                [],
+            )
+            .unwrap();
+        get(&env.app, "/api/v1/me", &planner)
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED);
+        let fresh = login(&env.app, "planner").await;
+        get(&env.app, "/api/v1/me", &fresh)
+            .await
+            .expect(StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn readyz_shows_free_disk_space_to_admins_only() {
+        let env = env();
+        let admin = login(&env.app, "admin").await;
+        let planner = login(&env.app, "planner").await;
+        let a = get(&env.app, "/readyz", &admin).await;
+        a.expect(StatusCode::OK);
+        assert!(
+            a.json()["disk_free_bytes"].as_u64().unwrap() > 0,
+            "{}",
+            a.text()
+        );
+        let a = get(&env.app, "/readyz", &planner).await;
+        a.expect(StatusCode::OK);
+        assert!(a.json().get("disk_free_bytes").is_none(), "{}", a.text());
+        // A database upgraded under the server: not ready, and says why.
+        env.conn()
+            .pragma_update(None, "user_version", api::storage::SCHEMA_VERSION + 1)
+            .unwrap();
+        let a = call(&env.app, "GET", "/readyz", None, None).await;
+        let p = a.assert_problem(StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("newer than this server"),
+            "{p}"
+        );
+    }
 
     #[tokio::test]
     async fn incident_points_need_a_purpose_which_is_logged() {

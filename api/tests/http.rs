@@ -43,6 +43,12 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>, [u16; 5])> {
         ("GET", "/api/v1/hotspots", None, [401, 200, 200, 200, 200]),
         ("GET", "/api/v1/zones", None, [401, 200, 200, 403, 200]),
         ("GET", "/api/v1/audit", None, [401, 403, 403, 403, 200]),
+        (
+            "PATCH",
+            "/api/v1/users/nobody",
+            Some(json!({"revoke_sessions": true})),
+            [401, 403, 403, 403, 404],
+        ),
         // Imports, premises edits and training (http_premises.rs tests each in depth).
         (
             "POST",
@@ -146,7 +152,7 @@ async fn role_matrix_every_endpoint_by_every_role_and_no_session() {
                 || *p == "/api/v1/me/assignments"
                 || *p == "/api/v1/checkins")
         })
-        .map(|p| p.replace("{id}", "1"))
+        .map(|p| p.replace("{id}", "1").replace("{name}", "nobody"))
         .collect();
     documented.push("/api/openapi.json".into());
     // A path's required query (`?purpose=` on incidents) is not part of its name.

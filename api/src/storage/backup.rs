@@ -187,6 +187,18 @@ impl Store {
         check_copy(dest)
     }
 
+    /// Bytes free for this process on the file system of the database, if known.
+    pub fn disk_free_bytes(&self) -> Option<u64> {
+        let path = self.path()?;
+        let dir = path.parent()?.to_path_buf();
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        free_bytes(&dir)
+    }
+
     /// The path of the database file, if it is one.
     pub fn path(&self) -> Option<PathBuf> {
         self.conn
@@ -194,4 +206,15 @@ impl Store {
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
     }
+}
+
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let s = rustix::fs::statvfs(dir).ok()?;
+    Some(s.f_bavail.saturating_mul(s.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
 }

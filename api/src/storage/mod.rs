@@ -29,7 +29,7 @@ pub use migrations::SCHEMA_VERSION;
 pub use plans::{AssignmentRow, NewCheckin, PlanDocument, PlanMeta, PlanStatus, ZoneDosage};
 pub use premises_edit::{FieldChange, HistoryRow, PremisesPatch, StoredTraining};
 pub use retention::{RetentionCutoffs, RetentionReport};
-pub use users::{NewUser, SessionUser, User, utc_text};
+pub use users::{AccountChange, AccountChanged, NewUser, SessionUser, User, utc_text};
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,9 @@
 ALTER TABLE audit ADD COLUMN prev_hash TEXT CHECK (prev_hash IS NULL OR length(prev_hash) = 64);
 ALTER TABLE audit ADD COLUMN hash TEXT CHECK (hash IS NULL OR length(hash) = 64);
 
+-- When a session was last used (at most a minute stale), for the idle timeout.
+ALTER TABLE sessions ADD COLUMN last_seen_at TEXT;
+
 DROP TRIGGER audit_no_update;
 DROP TRIGGER audit_no_delete;
 DROP TRIGGER checkins_no_delete;
