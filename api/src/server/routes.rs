@@ -133,7 +133,7 @@ async fn readyz(
             disk_free_bytes: free.filter(|_| admin.is_ok()),
         })),
         Ok((schema, _, _)) if schema > SCHEMA_VERSION => Err(AppError::Unavailable(format!(
-            "database schema {schema} is newer than this server's {SCHEMA_VERSION}; \
+            "database schema version {schema} is newer than this server's {SCHEMA_VERSION}; \
              restart the new binary"
         ))),
         Ok((schema, _, _)) => Err(AppError::Unavailable(format!(
