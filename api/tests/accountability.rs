@@ -774,3 +774,77 @@ fn a_killed_server_loses_no_acknowledged_checkin() {
     drop(conn);
     ok(&firefly(&db, &["audit", "verify"]));
 }
+
+#[test]
+fn users_are_disabled_enabled_and_given_passwords_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_with_users(dir.path());
+    // A live session of ana's, as a login would leave it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "INSERT INTO sessions (token_sha256, user_id, created_at, expires_at)
+         VALUES (?1, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),
+                 strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+1 hour'))",
+        ["c".repeat(64)],
+    )
+    .unwrap();
+    drop(conn);
+    let out = ok(&firefly(&db, &["users", "disable", "ANA"]));
+    assert!(out.contains("ana disabled; 1 session(s) ended"), "{out}");
+    assert!(ok(&firefly(&db, &["users", "list"])).contains("(disabled)"));
+    assert_eq!(
+        one(
+            &db,
+            "SELECT count(*) FROM sessions WHERE revoked_at IS NULL"
+        ),
+        0
+    );
+    ok(&firefly(&db, &["users", "enable", "ana"]));
+    let weak = firefly_stdin(
+        &db,
+        &["users", "passwd", "ana", "--password-stdin"],
+        "ana123456789\n",
+    );
+    assert_eq!(weak.status.code(), Some(2), "{}", text(&weak.stderr));
+    let before: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT password_hash FROM users WHERE name = 'ana'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let out = ok(&firefly(&db, &["users", "passwd", "ana"]));
+    assert!(
+        out.contains("password: "),
+        "a generated one, shown once: {out}"
+    );
+    let after: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT password_hash FROM users WHERE name = 'ana'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_ne!(before, after);
+    ok(&firefly(&db, &["users", "revoke-sessions", "bo"]));
+    let out = firefly(&db, &["users", "disable", "nobody"]);
+    assert_eq!(out.status.code(), Some(2));
+    for action in [
+        "user.disable",
+        "user.enable",
+        "user.password",
+        "user.revoke_sessions",
+    ] {
+        assert_eq!(
+            one(
+                &db,
+                &format!("SELECT count(*) FROM audit WHERE action = '{action}'")
+            ),
+            1,
+            "{action}"
+        );
+    }
+    ok(&firefly(&db, &["audit", "verify"]));
+}
