@@ -454,6 +454,73 @@ mod http {
     }
 
     #[tokio::test]
+    async fn training_records_are_corrected_or_withdrawn_with_history() {
+        let env = env();
+        let liaison = login(&env.app, "liaison").await;
+        let (premises, record, staff): (i64, i64, i64) = env
+            .conn()
+            .query_row(
+                "SELECT premises_id, id, staff_trained FROM training_records ORDER BY id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        let uri = format!("/api/v1/premises/{premises}/training/{record}");
+        let fix = json!({"staff_trained": staff + 1, "reason": "miscounted"}).to_string();
+        let a = call(&env.app, "PATCH", &uri, Some(&liaison), Some(&fix)).await;
+        a.expect(StatusCode::OK);
+        assert_eq!(a.json()["before"]["staff_trained"], staff);
+        assert_eq!(a.json()["after"]["staff_trained"], staff + 1);
+        let both = json!({"withdrawn": true, "course": "x", "reason": "r"}).to_string();
+        call(&env.app, "PATCH", &uri, Some(&liaison), Some(&both))
+            .await
+            .assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+        let gone = json!({"withdrawn": true, "reason": "entered twice"}).to_string();
+        call(&env.app, "PATCH", &uri, Some(&liaison), Some(&gone))
+            .await
+            .expect(StatusCode::OK);
+        call(&env.app, "PATCH", &uri, Some(&liaison), Some(&gone))
+            .await
+            .assert_problem(StatusCode::NOT_FOUND);
+        let list = get(
+            &env.app,
+            &format!("/api/v1/premises/{premises}/training"),
+            &liaison,
+        )
+        .await;
+        list.expect(StatusCode::OK);
+        assert!(
+            !list.text().contains(&format!("\"id\":{record},")),
+            "{}",
+            list.text()
+        );
+        let history: Vec<(String, String)> = env
+            .conn()
+            .prepare(
+                "SELECT change, reason FROM training_history WHERE training_id = ?1 ORDER BY id",
+            )
+            .unwrap()
+            .query_map([record], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            history,
+            [
+                ("corrected".to_string(), "miscounted".to_string()),
+                ("withdrawn".to_string(), "entered twice".to_string())
+            ]
+        );
+        assert_eq!(env.audited("training.correct"), 1);
+        assert_eq!(env.audited("training.withdraw"), 1);
+        assert!(
+            env.conn()
+                .execute("DELETE FROM training_history", [])
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
     async fn an_idle_session_ends() {
         let env = env();
         let planner = login(&env.app, "planner").await;

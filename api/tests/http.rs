@@ -43,6 +43,13 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>, [u16; 5])> {
         ("GET", "/api/v1/hotspots", None, [401, 200, 200, 200, 200]),
         ("GET", "/api/v1/zones", None, [401, 200, 200, 403, 200]),
         ("GET", "/api/v1/audit", None, [401, 403, 403, 403, 200]),
+        // A blank reason passes the role check, then is refused.
+        (
+            "PATCH",
+            "/api/v1/premises/1/training/1",
+            Some(json!({"withdrawn": true, "reason": ""})),
+            [401, 403, 403, 422, 422],
+        ),
         (
             "PATCH",
             "/api/v1/users/nobody",
@@ -152,7 +159,11 @@ async fn role_matrix_every_endpoint_by_every_role_and_no_session() {
                 || *p == "/api/v1/me/assignments"
                 || *p == "/api/v1/checkins")
         })
-        .map(|p| p.replace("{id}", "1").replace("{name}", "nobody"))
+        .map(|p| {
+            p.replace("{id}", "1")
+                .replace("{name}", "nobody")
+                .replace("{record}", "1")
+        })
         .collect();
     documented.push("/api/openapi.json".into());
     // A path's required query (`?purpose=` on incidents) is not part of its name.

@@ -233,6 +233,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(premises_edit::update))
         .routes(routes!(training::list))
         .routes(routes!(training::add))
+        .routes(routes!(training::change))
         .routes(routes!(training::impact))
         .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_string();

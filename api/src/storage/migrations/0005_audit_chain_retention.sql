@@ -49,6 +49,33 @@ BEGIN
     SELECT RAISE(ABORT, 'retention runs are append-only');
 END;
 
+-- Training records corrected or withdrawn through the API: the record before (and after a
+-- correction), who, when and why. Append-only. A withdrawn record leaves
+-- `training_records` (so no read counts it) and lives on here.
+CREATE TABLE training_history (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    training_id INTEGER NOT NULL,           -- the record's id (gone once withdrawn)
+    premises_id INTEGER NOT NULL REFERENCES premises(id),
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    change      TEXT NOT NULL CHECK (change IN ('corrected', 'withdrawn')),
+    old         TEXT NOT NULL,              -- JSON: the record before
+    new         TEXT,                       -- JSON: the record after; NULL when withdrawn
+    reason      TEXT NOT NULL,
+    CHECK ((change = 'withdrawn') = (new IS NULL))
+);
+CREATE INDEX training_history_by_record ON training_history (training_id);
+
+CREATE TRIGGER training_history_no_update BEFORE UPDATE ON training_history
+BEGIN
+    SELECT RAISE(ABORT, 'the training history is append-only');
+END;
+
+CREATE TRIGGER training_history_no_delete BEFORE DELETE ON training_history
+BEGIN
+    SELECT RAISE(ABORT, 'the training history is append-only');
+END;
+
 -- @backfill
 
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
