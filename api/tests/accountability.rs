@@ -812,6 +812,19 @@ fn a_killed_server_loses_no_acknowledged_checkin() {
         .flat_map(|s| s.join().unwrap())
         .collect();
     assert!(acknowledged.len() > 10, "{} check-ins", acknowledged.len());
+    // The WAL a killed server leaves behind is as private as the database.
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = dir.path().join(format!("firefly.db{suffix}"));
+        if let Ok(meta) = std::fs::metadata(&file) {
+            assert_eq!(
+                meta.permissions().mode() & 0o777,
+                0o600,
+                "{}",
+                file.display()
+            );
+        }
+    }
     let conn = rusqlite::Connection::open(&db).unwrap();
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
