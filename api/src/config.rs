@@ -9,13 +9,16 @@
 //! | metric CRS | `--crs` | `FIREFLY_CRS` | `crs` | `auto` |
 //! | force boundary (GeoJSON polygons) | `--boundary-file` | `FIREFLY_BOUNDARY` | `boundary` | none |
 //! | server address (`firefly serve`) | `--addr` | `FIREFLY_ADDR` | `server.addr` | `127.0.0.1:8080` |
-//! | session lifetime, hours | `--session-hours` | `FIREFLY_SESSION_HOURS` | `server.session_hours` | `12` |
+//! | session lifetime, hours | `--session-hours` | `FIREFLY_SESSION_HOURS` | `server.session_hours` | `12` (at most 12) |
 //! | development only: a plain `firefly_session` cookie without `Secure`, for `http://127.0.0.1` | `--insecure-cookie` | `FIREFLY_INSECURE_COOKIE` | `server.insecure_cookie` | off: the cookie is `__Host-firefly_session`, `Secure` |
 //! | proxies whose `Forwarded` / `X-Forwarded-For` headers are believed (IPs or CIDRs) | `--trusted-proxies` (comma-separated) | `FIREFLY_TRUSTED_PROXIES` (comma-separated) | `server.trusted_proxies` (a list) | none: those headers are ignored |
 //! | the origin browsers load the UI from (`https://firefly.example.org`), for the `Origin` check | `--public-origin` | `FIREFLY_PUBLIC_ORIGIN` | `server.public_origin` | none: `Origin` must name the `Host` |
+//! | session idle timeout, minutes (5 to 720) | | | `server.idle_minutes` | `60` |
+//! | refuse incident-point reads without a `purpose` (422) | `--require-purpose` | `FIREFLY_REQUIRE_PURPOSE` | `server.require_purpose` | off: a read without one is served and logged as `purpose: null` |
 //! | largest import body, MiB (`POST /api/v1/imports/...`) | `--import-limit-mib` | `FIREFLY_IMPORT_LIMIT_MIB` | `server.import_limit_mib` | `64` |
 //! | map basemap: a MapLibre style URL | `--basemap-style` | `FIREFLY_BASEMAP_STYLE` | `server.basemap_style` | none: the offline district background |
 //! | map basemap: a local PMTiles file, served at `/basemap.pmtiles` | `--basemap-pmtiles` | `FIREFLY_BASEMAP_PMTILES` | `server.basemap_pmtiles` | none |
+//! | retention, months, for `firefly retention` | | | `retention.checkins_months`, `retention.sessions_months`, `retention.audit_months` | kept for ever |
 //!
 //! Without `--config`, `./firefly.toml` is read if it exists; `firefly demo` writes one
 //! that points at the demo's force boundary.
@@ -50,6 +53,18 @@ pub struct FileConfig {
     pub boundary: Option<PathBuf>,
     #[serde(default)]
     pub server: ServerFile,
+    #[serde(default)]
+    pub retention: RetentionPolicy,
+}
+
+/// The `[retention]` table: how many months each kind of record is kept (`firefly
+/// retention`). A kind left out is kept for ever.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionPolicy {
+    pub checkins_months: Option<u32>,
+    pub sessions_months: Option<u32>,
+    pub audit_months: Option<u32>,
 }
 
 /// The `[server]` table of the settings file.
@@ -58,9 +73,12 @@ pub struct FileConfig {
 pub struct ServerFile {
     pub addr: Option<String>,
     pub session_hours: Option<u32>,
+    /// Minutes a session may go unused before it ends (default 60).
+    pub idle_minutes: Option<u32>,
     pub insecure_cookie: Option<bool>,
     pub trusted_proxies: Option<Vec<String>>,
     pub public_origin: Option<String>,
+    pub require_purpose: Option<bool>,
     pub import_limit_mib: Option<u32>,
     pub basemap_style: Option<String>,
     pub basemap_pmtiles: Option<PathBuf>,
@@ -85,6 +103,8 @@ pub struct Config {
     pub boundary: Option<PathBuf>,
     /// The file's `[server]` table, validated by [`ServerConfig::resolve`] when serving.
     pub server_file: ServerFile,
+    /// The file's `[retention]` table.
+    pub retention: RetentionPolicy,
 }
 
 impl Config {
@@ -130,6 +150,7 @@ impl Config {
             crs: overrides.crs.or(file.crs).unwrap_or(CrsChoice::Auto),
             boundary,
             server_file: file.server,
+            retention: file.retention,
         })
     }
 }
@@ -141,6 +162,8 @@ pub struct ServerOverrides {
     pub session_hours: Option<u32>,
     /// `Some(true)` turns the development cookie on; `None` leaves the file's setting.
     pub insecure_cookie: Option<bool>,
+    /// `Some(true)` refuses incident-point reads without a purpose.
+    pub require_purpose: Option<bool>,
     /// Comma-separated IPs or CIDRs (the flag and the environment variable's form).
     pub trusted_proxies: Option<Vec<String>>,
     pub public_origin: Option<String>,
@@ -200,12 +223,17 @@ impl Default for LoginLimits {
     }
 }
 
+/// Minutes a session may go unused, unless `server.idle_minutes` says otherwise.
+pub const DEFAULT_IDLE_MINUTES: u64 = 60;
+
 /// The validated server configuration.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub addr: SocketAddr,
-    /// How long a session lasts from login (no sliding renewal).
+    /// How long a session lasts from login (no sliding renewal; at most 12 hours).
     pub session_ttl: Duration,
+    /// A session unused this long ends, whatever its absolute expiry.
+    pub session_idle: Duration,
     /// Mark the session cookie `Secure` (sent over HTTPS only) and name it
     /// `__Host-firefly_session`; off only in the explicit development mode.
     pub secure_cookie: bool,
@@ -214,6 +242,10 @@ pub struct ServerConfig {
     /// `scheme://host[:port]` browsers load the UI from; `Origin` must equal it on a
     /// cookie-authenticated write without `Sec-Fetch-Site`.
     pub public_origin: Option<String>,
+    /// Refuse `GET /api/v1/incidents` without a `purpose` (DPA 2018 s.62: the log names why
+    /// personal data was consulted). Off by default so the contract's plain call keeps
+    /// working; the purpose given is always logged.
+    pub require_purpose: bool,
     pub login_limits: LoginLimits,
     /// Password verifications (argon2, 19 MiB each) running at once.
     pub login_hashes: usize,
@@ -236,9 +268,11 @@ impl Default for ServerConfig {
         ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             session_ttl: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(DEFAULT_IDLE_MINUTES * 60),
             secure_cookie: true,
             trusted_proxies: Vec::new(),
             public_origin: None,
+            require_purpose: false,
             login_limits: LoginLimits::default(),
             login_hashes: std::thread::available_parallelism().map_or(2, usize::from),
             request_timeout: Duration::from_secs(60),
@@ -267,8 +301,12 @@ impl ServerConfig {
             format!("server address {text:?} is not IP:PORT (e.g. 127.0.0.1:8080)")
         })?;
         let hours = overrides.session_hours.or(file.session_hours).unwrap_or(12);
-        if !(1..=168).contains(&hours) {
-            bail!("session_hours {hours} is out of range: 1 to 168 (a week)");
+        if !(1..=12).contains(&hours) {
+            bail!("session_hours {hours} is out of range: 1 to 12");
+        }
+        let idle = file.idle_minutes.map_or(DEFAULT_IDLE_MINUTES, u64::from);
+        if !(5..=720).contains(&idle) {
+            bail!("idle_minutes {idle} is out of range: 5 to 720");
         }
         let insecure = overrides
             .insecure_cookie
@@ -329,9 +367,14 @@ impl ServerConfig {
         Ok(ServerConfig {
             addr,
             session_ttl: Duration::from_secs(u64::from(hours) * 3600),
+            session_idle: Duration::from_secs(idle * 60),
             secure_cookie: !insecure,
             trusted_proxies,
             public_origin,
+            require_purpose: overrides
+                .require_purpose
+                .or(file.require_purpose)
+                .unwrap_or(false),
             import_body_limit: import_mib << 20,
             basemap,
             ..ServerConfig::default()

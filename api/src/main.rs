@@ -28,8 +28,28 @@ struct Cli {
     /// Force boundary: GeoJSON polygons (e.g. the force's districts).
     #[arg(long = "boundary-file", global = true, env = "FIREFLY_BOUNDARY")]
     boundary: Option<PathBuf>,
+    /// Why the data is read, written to the audit log with the OS account (optional).
+    #[arg(long, global = true, env = "FIREFLY_PURPOSE")]
+    purpose: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Command {
+    /// The commands that read incident data, logged before they run.
+    fn reads_incidents(&self) -> Option<&'static str> {
+        Some(match self {
+            Command::Hotspots(_) => "hotspots",
+            Command::Venues(_) => "venues",
+            Command::Profile(_) => "profile",
+            Command::Zones(_) => "zones",
+            Command::Plan(_) => "plan",
+            Command::Replan(_) => "replan",
+            Command::Backtest(_) => "backtest",
+            Command::Summary => "summary",
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -63,6 +83,15 @@ enum Command {
     /// Create and list users of the HTTP API (there is no default user or password).
     #[command(subcommand)]
     Users(commands::users::UsersCommand),
+    /// Check the audit log's hash chain, or print its head to ship elsewhere.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
+    /// Write a checked copy of the database (safe while the server runs).
+    Backup(commands::backup::BackupArgs),
+    /// Replace the database with a checked copy (stop the server first).
+    Restore(commands::backup::RestoreArgs),
+    /// Delete check-ins, sessions and audit rows older than the [retention] policy allows.
+    Retention(commands::retention::RetentionArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,8 +125,23 @@ fn main() -> ExitCode {
         let local = PathBuf::from(config::LOCAL_CONFIG);
         local.is_file().then_some(local)
     });
-    let result = Config::load(config_file.as_deref(), overrides)
-        .map_err(Failure::Invalid)
+    let purpose = cli
+        .purpose
+        .as_deref()
+        .map(api::app::operator::check_purpose)
+        .transpose()
+        .map_err(|e| Failure::Invalid(anyhow::anyhow!(e)));
+    let result = purpose
+        .and_then(|p| {
+            api::app::operator::set_purpose(p);
+            Config::load(config_file.as_deref(), overrides).map_err(Failure::Invalid)
+        })
+        .and_then(|config| {
+            if let Some(command) = cli.command.reads_incidents() {
+                commands::audit::log_cli_read(&config, command)?;
+            }
+            Ok(config)
+        })
         .and_then(|config| match cli.command {
             Command::Import(cmd) => commands::import::run(&config, cmd),
             Command::Demo(args) => commands::demo::run(config, args),
@@ -112,6 +156,10 @@ fn main() -> ExitCode {
             Command::Bench(cmd) => commands::bench::run(&config, cmd),
             Command::Serve(args) => commands::serve::run(config, args),
             Command::Users(cmd) => commands::users::run(&config, cmd),
+            Command::Audit(cmd) => commands::audit::run(&config, cmd),
+            Command::Backup(args) => commands::backup::backup(&config, args),
+            Command::Restore(args) => commands::backup::restore(&config, args),
+            Command::Retention(args) => commands::retention::run(&config, args),
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,

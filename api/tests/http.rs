@@ -32,12 +32,30 @@ fn matrix() -> Vec<(&'static str, &'static str, Option<Value>, [u16; 5])> {
             [200, 200, 200, 200, 200],
         ),
         ("GET", "/api/v1/me", None, [401, 200, 200, 200, 200]),
-        ("GET", "/api/v1/incidents", None, [401, 200, 403, 403, 200]),
+        (
+            "GET",
+            "/api/v1/incidents?purpose=test",
+            None,
+            [401, 200, 403, 403, 200],
+        ),
         ("GET", "/api/v1/premises", None, [401, 200, 200, 200, 200]),
         ("GET", "/api/v1/premises/1", None, [401, 200, 200, 200, 200]),
         ("GET", "/api/v1/hotspots", None, [401, 200, 200, 200, 200]),
         ("GET", "/api/v1/zones", None, [401, 200, 200, 403, 200]),
         ("GET", "/api/v1/audit", None, [401, 403, 403, 403, 200]),
+        // A blank reason passes the role check, then is refused.
+        (
+            "PATCH",
+            "/api/v1/premises/1/training/1",
+            Some(json!({"withdrawn": true, "reason": ""})),
+            [401, 403, 403, 422, 422],
+        ),
+        (
+            "PATCH",
+            "/api/v1/users/nobody",
+            Some(json!({"revoke_sessions": true})),
+            [401, 403, 403, 403, 404],
+        ),
         // Imports, premises edits and training (http_premises.rs tests each in depth).
         (
             "POST",
@@ -141,10 +159,18 @@ async fn role_matrix_every_endpoint_by_every_role_and_no_session() {
                 || *p == "/api/v1/me/assignments"
                 || *p == "/api/v1/checkins")
         })
-        .map(|p| p.replace("{id}", "1"))
+        .map(|p| {
+            p.replace("{id}", "1")
+                .replace("{name}", "nobody")
+                .replace("{record}", "1")
+        })
         .collect();
     documented.push("/api/openapi.json".into());
-    let tested: Vec<&str> = matrix().iter().map(|m| m.1).collect();
+    // A path's required query (`?purpose=` on incidents) is not part of its name.
+    let tested: Vec<&str> = matrix()
+        .iter()
+        .map(|m| m.1.split('?').next().unwrap_or(m.1))
+        .collect();
     for path in &documented {
         assert!(
             tested.contains(&path.as_str()),
@@ -558,7 +584,7 @@ async fn unknown_routes_methods_and_query_parameters_get_problem_details() {
         "/api/v1/hotspots?from=2024-13-01",
         "/api/v1/hotspots?bbox=1,2,3",
         "/api/v1/hotspots?category=violent",
-        "/api/v1/incidents?limit=0",
+        "/api/v1/incidents?purpose=test&limit=0",
         "/api/v1/premises?training_status=excellent",
         "/api/v1/audit?limit=5000",
         "/api/v1/zones?max_zones=0",
@@ -577,7 +603,7 @@ async fn unknown_routes_methods_and_query_parameters_get_problem_details() {
 async fn incidents_are_wgs84_points_filtered_and_every_read_is_audited() {
     let env = env();
     let token = login(&env.app, "planner").await;
-    let a = get(&env.app, "/api/v1/incidents", &token).await;
+    let a = get(&env.app, "/api/v1/incidents?purpose=test", &token).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.content_type(), "application/geo+json");
     let fc = a.json();
@@ -625,15 +651,21 @@ async fn incidents_are_wgs84_points_filtered_and_every_read_is_audited() {
             fc["features"].as_array().unwrap().len()
         }
     };
-    assert_eq!(n("/api/v1/incidents?category=burglary").await, 12);
-    assert_eq!(n("/api/v1/incidents?category=all").await, 121);
     assert_eq!(
-        n("/api/v1/incidents?from=2024-03-01&to=2024-03-02").await,
+        n("/api/v1/incidents?purpose=test&category=burglary").await,
+        12
+    );
+    assert_eq!(n("/api/v1/incidents?purpose=test&category=all").await, 121);
+    assert_eq!(
+        n("/api/v1/incidents?purpose=test&from=2024-03-01&to=2024-03-02").await,
         27
     );
-    assert_eq!(n("/api/v1/incidents?to=2024-02").await, 1);
-    assert_eq!(n("/api/v1/incidents?bbox=-0.5,52.0,-0.4,52.2").await, 1);
-    let limited = get(&env.app, "/api/v1/incidents?limit=5", &token)
+    assert_eq!(n("/api/v1/incidents?purpose=test&to=2024-02").await, 1);
+    assert_eq!(
+        n("/api/v1/incidents?purpose=test&bbox=-0.5,52.0,-0.4,52.2").await,
+        1
+    );
+    let limited = get(&env.app, "/api/v1/incidents?purpose=test&limit=5", &token)
         .await
         .json();
     assert_eq!(limited["features"].as_array().unwrap().len(), 5);
@@ -663,7 +695,7 @@ async fn incidents_are_wgs84_points_filtered_and_every_read_is_audited() {
     assert_eq!(reads, 7);
     // A refused read is not a read.
     let officer = login(&env.app, "officer").await;
-    get(&env.app, "/api/v1/incidents", &officer)
+    get(&env.app, "/api/v1/incidents?purpose=test", &officer)
         .await
         .assert_problem(StatusCode::FORBIDDEN);
     assert_eq!(env.count("audit WHERE action = 'incidents.read'"), 7);
@@ -955,7 +987,12 @@ async fn premises_carry_training_status_and_the_fictional_label() {
 async fn the_audit_log_is_for_admins_and_append_only() {
     let env = env();
     let planner = login(&env.app, "planner").await;
-    get(&env.app, "/api/v1/incidents?category=all", &planner).await;
+    get(
+        &env.app,
+        "/api/v1/incidents?purpose=test&category=all",
+        &planner,
+    )
+    .await;
     let admin = login(&env.app, "admin").await;
     let a = get(&env.app, "/api/v1/audit?limit=3", &admin).await;
     assert_eq!(a.status, StatusCode::OK);
@@ -1142,8 +1179,14 @@ async fn a_real_server_on_loopback_logs_in_and_answers() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, headers, body) =
-        http(addr, "GET", "/api/v1/incidents?limit=3", Some(&token), None).await;
+    let (status, headers, body) = http(
+        addr,
+        "GET",
+        "/api/v1/incidents?purpose=test&limit=3",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/geo+json");
     let fc: Value = serde_json::from_slice(&body).unwrap();

@@ -308,7 +308,7 @@ test('officer at phone size: now and next of my own unit only, venue facts, chec
   assert.equal(await layer(page, 'incidents'), false, 'no incident points');
   assert.equal(await page.$('#plan-section'), null, 'no planning');
   assert.equal(await page.$('#venue-table'), null, 'no training table');
-  const inc = await page.request.get(`${URL_BASE}/api/v1/incidents?limit=1`);
+  const inc = await page.request.get(`${URL_BASE}/api/v1/incidents?purpose=e2e%20test&limit=1`);
   assert.equal(inc.status(), 403);
   // Only my zones are drawn.
   const zoneIds = await page.evaluate(() => window.__firefly.state.myZones.features.map((f) => f.properties.id));

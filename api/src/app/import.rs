@@ -203,11 +203,18 @@ pub struct ImportActor {
 }
 
 impl ImportActor {
-    /// The CLI's user (`cli:<login>`), no audit entry.
-    pub fn cli() -> ImportActor {
+    /// The CLI's user (`cli:<login>`), with an audit entry (`action`, e.g.
+    /// `import.incidents`) written in the import's transaction.
+    pub fn cli(action: &str) -> ImportActor {
+        let kind = action.strip_prefix("import.").unwrap_or(action);
         ImportActor {
             name: actor(),
-            audit: None,
+            audit: Some(super::operator::cli_entry(
+                action,
+                kind,
+                None,
+                serde_json::Value::Null,
+            )),
         }
     }
 }
@@ -299,11 +306,9 @@ impl<T> Batch<T> {
     }
 }
 
+/// The CLI's actor: the OS account of the process (from its uid, not `$USER`).
 pub fn actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
+    super::operator::OsUser::current().actor()
 }
 
 /// Records per chunk handed from the validating thread to the storing one.

@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod hotspots;
 pub mod ics;
 pub mod import;
+pub mod operator;
 pub mod password;
 pub mod plan;
 pub mod validation;

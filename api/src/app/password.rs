@@ -29,6 +29,24 @@ pub enum SecretError {
     Hash(String),
 }
 
+/// Refuses a password that is common or easy to guess: zxcvbn's estimate (its frequency
+/// lists of common passwords, names and words, keyboard patterns, dates, repeats, with the
+/// user's name as a hint) must be at least 3 of 4, i.e. more than 10^8 guesses. Returns why.
+pub fn check_strength(password: &str, user_inputs: &[&str]) -> Result<(), String> {
+    let estimate = zxcvbn::zxcvbn(password, user_inputs);
+    if u8::from(estimate.score()) >= 3 {
+        return Ok(());
+    }
+    let hint = estimate
+        .feedback()
+        .and_then(|f| f.warning().map(|w| format!(" ({w})")))
+        .unwrap_or_default();
+    Err(format!(
+        "the password is too common or too easy to guess{hint}; \
+         use a longer passphrase of unrelated words"
+    ))
+}
+
 fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
     let mut bytes = [0u8; N];
     SysRng
@@ -118,6 +136,29 @@ pub fn reference() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_passwords_are_refused() {
+        for weak in [
+            "password1234",
+            "qwertyuiop123",
+            "123456789012",
+            "iloveyou2024",
+            "ana.lopez2024",
+            "Password123!",
+        ] {
+            assert!(check_strength(weak, &["ana.lopez"]).is_err(), "{weak}");
+        }
+        for strong in [
+            "correct horse battery staple",
+            "a long enough passphrase",
+            "vK7dq-Lm2x-Rt9w",
+        ] {
+            assert_eq!(check_strength(strong, &["ana"]), Ok(()), "{strong}");
+        }
+        let generated = generate().unwrap();
+        assert_eq!(check_strength(&generated, &[]), Ok(()));
+    }
 
     #[test]
     fn hashes_are_argon2id_salted_and_verify() {

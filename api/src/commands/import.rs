@@ -197,7 +197,7 @@ pub fn incidents(
         format,
         skip_invalid,
         &config.tz,
-        &ImportActor::cli(),
+        &ImportActor::cli("import.incidents"),
     )?;
     report(&outcome, "incidents", "incidents", skip_invalid, started)
 }
@@ -215,7 +215,7 @@ pub fn premises_cmd(
         &inputs,
         format,
         skip_invalid,
-        &ImportActor::cli(),
+        &ImportActor::cli("import.premises"),
     )?;
     report(&outcome, "premises", "premises", skip_invalid, started)
 }
@@ -235,7 +235,7 @@ pub fn training_cmd(
         fictional,
         skip_invalid,
         today,
-        &ImportActor::cli(),
+        &ImportActor::cli("import.training"),
     )?;
     report(
         &outcome,

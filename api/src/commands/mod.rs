@@ -2,12 +2,15 @@
 //! layer ([`crate::app`]) and its result into terminal output and files. Each returns an
 //! [`crate::app::Failure`] that `main` maps to an exit code.
 
+pub mod audit;
 pub mod backtest;
+pub mod backup;
 pub mod bench;
 pub mod demo;
 pub mod hotspots;
 pub mod import;
 pub mod plan;
+pub mod retention;
 pub mod serve;
 pub mod summary;
 pub mod users;

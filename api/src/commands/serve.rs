@@ -21,6 +21,10 @@ pub struct ServeArgs {
     /// TLS in front).
     #[arg(long, env = "FIREFLY_INSECURE_COOKIE")]
     pub insecure_cookie: bool,
+    /// Refuse incident-point reads (`GET /api/v1/incidents`) that give no `purpose`.
+    /// Default: off (served, and logged without one).
+    #[arg(long, env = "FIREFLY_REQUIRE_PURPOSE")]
+    pub require_purpose: bool,
     /// Proxies (IPs or CIDRs, comma-separated) whose `Forwarded` / `X-Forwarded-For`
     /// headers name the client. Default: none (those headers are ignored).
     #[arg(long, env = "FIREFLY_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -58,6 +62,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
             addr: args.addr,
             session_hours: args.session_hours,
             insecure_cookie: args.insecure_cookie.then_some(true),
+            require_purpose: args.require_purpose.then_some(true),
             trusted_proxies: args.trusted_proxies,
             public_origin: args.public_origin,
             import_limit_mib: args.import_limit_mib,

@@ -1,11 +1,18 @@
-//! `firefly users add|list`: the only way users come to exist. There is no default user and
-//! no default password: `add` generates one and prints it once, or reads one from stdin.
+//! `firefly users add|list|disable|enable|passwd|revoke-sessions`: the only way users come
+//! to exist. There is no default user and no default password: `add` and `passwd` generate
+//! one and print it once, or read one from stdin (refused when common or easy to guess).
+//!
+//! Disabling a user, a new password and `revoke-sessions` end every session of the user in
+//! the same transaction. A running server remembers a session it read for up to 2 seconds
+//! (`server::sessions`), so a change made here takes effect there within 2 seconds; the
+//! same change made by an admin over HTTP takes effect at once.
 
 use crate::app::Failure;
+use crate::app::operator::cli_entry;
 use crate::app::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::config::Config;
 use crate::roles::Role;
-use crate::storage::{AuditEntry, NewUser, Store, StoreError};
+use crate::storage::{AccountChange, AuditEntry, NewUser, Store, StoreError};
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use std::io::Read;
@@ -16,6 +23,27 @@ pub enum UsersCommand {
     Add(AddArgs),
     /// List the users (name, role, unit).
     List,
+    /// Disable a user: their sessions end, and they cannot log in until enabled.
+    Disable(NameArg),
+    /// Enable a disabled user.
+    Enable(NameArg),
+    /// Set a new password (generated and printed once, or read from stdin); sessions end.
+    Passwd(PasswdArgs),
+    /// End every session of a user.
+    RevokeSessions(NameArg),
+}
+
+#[derive(Args)]
+pub struct NameArg {
+    pub name: String,
+}
+
+#[derive(Args)]
+pub struct PasswdArgs {
+    pub name: String,
+    /// Read the password from stdin (one line) instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Args)]
@@ -36,7 +64,65 @@ pub fn run(config: &Config, cmd: UsersCommand) -> Result<(), Failure> {
     match cmd {
         UsersCommand::Add(args) => add(config, args, &mut std::io::stdin()),
         UsersCommand::List => list(config),
+        UsersCommand::Disable(a) => change(config, &a.name, AccountChange::Disable),
+        UsersCommand::Enable(a) => change(config, &a.name, AccountChange::Enable),
+        UsersCommand::RevokeSessions(a) => change(config, &a.name, AccountChange::RevokeSessions),
+        UsersCommand::Passwd(a) => passwd(config, a, &mut std::io::stdin()),
     }
+}
+
+/// A password from stdin (checked: length, and not common or easy to guess) or generated.
+fn new_password(
+    name: &str,
+    from_stdin: bool,
+    stdin: &mut dyn Read,
+) -> Result<(String, bool), Failure> {
+    if from_stdin {
+        let secret = read_password(stdin).map_err(Failure::Invalid)?;
+        password::check_strength(&secret, &[name]).map_err(|e| Failure::Invalid(anyhow!(e)))?;
+        Ok((secret, false))
+    } else {
+        Ok((
+            password::generate().map_err(|e| Failure::Other(e.into()))?,
+            true,
+        ))
+    }
+}
+
+fn change(config: &Config, name: &str, change: AccountChange<'_>) -> Result<(), Failure> {
+    let mut store = Store::open(&config.db)?;
+    let entry = cli_entry(
+        change.action(),
+        &format!("user:{name}"),
+        None,
+        serde_json::Value::Null,
+    );
+    let Some(done) = store.change_account(name, change, &entry)? else {
+        return Err(Failure::Invalid(anyhow!("there is no user named {name:?}")));
+    };
+    let what = match change {
+        AccountChange::Disable => "disabled",
+        AccountChange::Enable => "enabled",
+        AccountChange::Password(_) => "has a new password",
+        AccountChange::RevokeSessions => "signed out",
+    };
+    println!(
+        "{} {what}; {} session(s) ended (a running server notices within 2 seconds)",
+        done.user.name,
+        done.revoked_sessions.len()
+    );
+    Ok(())
+}
+
+fn passwd(config: &Config, args: PasswdArgs, stdin: &mut dyn Read) -> Result<(), Failure> {
+    let (secret, generated) = new_password(&args.name, args.password_stdin, stdin)?;
+    let hash = password::hash(&secret).map_err(|e| Failure::Other(e.into()))?;
+    change(config, &args.name, AccountChange::Password(&hash))?;
+    if generated {
+        println!("password: {secret}");
+        println!("(shown once and not stored: only its argon2id hash is kept)");
+    }
+    Ok(())
 }
 
 /// Checks a login name.
@@ -103,14 +189,7 @@ pub fn add(config: &Config, args: AddArgs, stdin: &mut dyn Read) -> Result<(), F
     if let Some(u) = &args.unit {
         valid_unit(u).map_err(Failure::Invalid)?;
     }
-    let (secret, generated) = if args.password_stdin {
-        (read_password(stdin).map_err(Failure::Invalid)?, false)
-    } else {
-        (
-            password::generate().map_err(|e| Failure::Other(e.into()))?,
-            true,
-        )
-    };
+    let (secret, generated) = new_password(&args.name, args.password_stdin, stdin)?;
     let hash = password::hash(&secret).map_err(|e| Failure::Other(e.into()))?;
     let mut store = Store::open(&config.db)?;
     let audit = AuditEntry {

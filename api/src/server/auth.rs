@@ -232,7 +232,8 @@ impl FromRequestParts<AppState> for Authenticated {
             Some(session) => session,
             None => {
                 let key = hash.clone();
-                let found = state.db.run(move |s| s.session(&key)).await?;
+                let idle = state.server.session_idle;
+                let found = state.db.run(move |s| s.active_session(&key, idle)).await?;
                 let session = found.ok_or_else(expired)?;
                 state.sessions.put(hash, session.clone());
                 session

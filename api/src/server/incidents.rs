@@ -34,6 +34,10 @@ pub struct IncidentQuery {
     pub category: Option<String>,
     /// Most points to return (default 10,000, at most 100,000); newest first.
     pub limit: Option<usize>,
+    /// Why the points are needed (written to the audit log), e.g.
+    /// `map: planner incident layer`. At most 200 characters. Required when the server runs
+    /// with `require_purpose`.
+    pub purpose: Option<String>,
 }
 
 pub(super) fn unprocessable(param: &str, e: anyhow::Error) -> AppError {
@@ -70,7 +74,7 @@ fn recency(o: &OccurredAt) -> (i32, i8, i64) {
         (status = 400, description = "Unknown query parameter", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid session", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a planner or admin", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filter values", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter values, or no `purpose` when the server requires one", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -97,6 +101,18 @@ pub async fn list(
             .map_err(|e| unprocessable("to", e))?;
     let categories =
         Categories::from_args(q.category.as_slice()).map_err(|e| unprocessable("category", e))?;
+    let given = q.purpose.as_deref().filter(|p| !p.trim().is_empty());
+    let purpose = match given {
+        Some(text) => {
+            Some(crate::app::operator::check_purpose(text).map_err(AppError::Unprocessable)?)
+        }
+        None if state.server.require_purpose => {
+            return Err(AppError::Unprocessable(
+                crate::app::operator::check_purpose("").unwrap_err(),
+            ));
+        }
+        None => None,
+    };
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(AppError::Unprocessable(format!(
@@ -150,6 +166,7 @@ pub async fn list(
         "incidents",
         json!({
             "query": {"bbox": q.bbox, "from": q.from, "to": q.to, "category": q.category, "limit": limit},
+            "purpose": purpose,
             "returned": kept.len(),
         }),
     );

@@ -42,6 +42,7 @@ pub mod sessions;
 pub mod state;
 pub mod training;
 pub mod ui;
+pub mod users;
 pub mod versions;
 
 pub use error::AppError;

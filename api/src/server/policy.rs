@@ -72,6 +72,10 @@ policy!(
     AuditLog, "the audit log", [Admin]
 );
 policy!(
+    /// User accounts: disable, enable, passwords, sessions.
+    UserAccounts, "user accounts", [Admin]
+);
+policy!(
     /// The server's metrics: routes, error rates, login failures.
     MetricsRead, "the server's metrics", [Admin]
 );

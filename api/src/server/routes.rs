@@ -4,7 +4,7 @@
 use super::error::{AppError, AppJson, problem_details};
 use super::state::AppState;
 use super::{analysis, audit, auth, incidents, metrics, plans, premises, versions};
-use super::{imports, premises_edit, training};
+use super::{imports, premises_edit, training, users};
 use crate::storage::SCHEMA_VERSION;
 use axum::Router;
 use axum::body::Bytes;
@@ -96,6 +96,9 @@ pub struct Ready {
     pub schema_version: i64,
     /// The id of the latest import.
     pub data_version: i64,
+    /// Bytes free on the database's file system: shown to admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_free_bytes: Option<u64>,
 }
 
 /// The process is up.
@@ -116,18 +119,26 @@ async fn healthz() -> AppJson<Health> {
         (status = 503, description = "Database unreachable or not migrated", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
-async fn readyz(State(state): State<AppState>) -> Result<AppJson<Ready>, AppError> {
+async fn readyz(
+    State(state): State<AppState>,
+    admin: Result<auth::Require<super::policy::MetricsRead>, AppError>,
+) -> Result<AppJson<Ready>, AppError> {
     let versions = state
         .db
-        .run(|s| Ok((s.schema_version()?, s.data_version()?)))
+        .run(|s| Ok((s.schema_version()?, s.data_version()?, s.disk_free_bytes())))
         .await;
     match versions {
-        Ok((schema, data)) if schema == SCHEMA_VERSION => Ok(AppJson(Ready {
+        Ok((schema, data, free)) if schema == SCHEMA_VERSION => Ok(AppJson(Ready {
             status: "ready".into(),
             schema_version: schema,
             data_version: data,
+            disk_free_bytes: free.filter(|_| admin.is_ok()),
         })),
-        Ok((schema, _)) => Err(AppError::Unavailable(format!(
+        Ok((schema, _, _)) if schema > SCHEMA_VERSION => Err(AppError::Unavailable(format!(
+            "database schema version {schema} is newer than this server's {SCHEMA_VERSION}; \
+             restart the new binary"
+        ))),
+        Ok((schema, _, _)) => Err(AppError::Unavailable(format!(
             "the database has schema version {schema}, this server needs {SCHEMA_VERSION}"
         ))),
         Err(e) => {
@@ -207,6 +218,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(analysis::hotspots))
         .routes(routes!(analysis::zones))
         .routes(routes!(audit::list))
+        .routes(routes!(users::update))
         .routes(routes!(plans::create, plans::list))
         .routes(routes!(plans::one))
         .routes(routes!(plans::publish))
@@ -223,6 +235,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(premises_edit::update))
         .routes(routes!(training::list))
         .routes(routes!(training::add))
+        .routes(routes!(training::change))
         .routes(routes!(training::impact))
         .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_string();

@@ -180,49 +180,19 @@ pub async fn add(
     AppPath(key): AppPath<String>,
     AppJson(body): AppJson<NewTraining>,
 ) -> Result<Response, AppError> {
-    let date = planner::import::training::parse_date(&body.date)
-        .map_err(|r| AppError::Unprocessable(format!("date: {r}")))?;
-    let today = today(&state);
-    if date > today {
-        return Err(AppError::Unprocessable(format!(
-            "date: {date} is in the future (today is {today})"
-        )));
-    }
-    let course = body.course.trim().to_string();
-    if course.is_empty() || course.chars().count() > 200 {
-        return Err(AppError::Unprocessable(
-            "course: must be 1 to 200 characters".into(),
-        ));
-    }
-    let staff_trained = u32::try_from(body.staff_trained)
-        .ok()
-        .filter(|n| *n <= 100_000)
-        .ok_or_else(|| {
-            AppError::Unprocessable(format!(
-                "staff_trained: {} is not a whole number from 0 to 100,000",
-                body.staff_trained
-            ))
-        })?;
-    let text = |field: &str, v: Option<&str>| -> Result<Option<String>, AppError> {
-        match v.map(str::trim).filter(|t| !t.is_empty()) {
-            Some(t) if t.chars().count() > 2_000 => Err(AppError::Unprocessable(format!(
-                "{field}: must be at most 2,000 characters"
-            ))),
-            other => Ok(other.map(str::to_string)),
-        }
-    };
-    let trainer = text("trainer", body.trainer.as_deref())?.unwrap_or_default();
-    let notes = text("notes", body.notes.as_deref())?;
+    let mut record = checked_record(
+        &state,
+        "",
+        &body.date,
+        &body.course,
+        body.staff_trained,
+        body.trainer.as_deref(),
+        body.notes.as_deref(),
+    )?;
     let fictional = body.fictional.unwrap_or(false);
     let (id, p) = find(&state, key).await?;
-    let record = TrainingRecord {
-        premises_id: p.source_id.clone(),
-        date,
-        course,
-        staff_trained,
-        trainer,
-        notes,
-    };
+    record.premises_id = p.source_id.clone();
+    let date = record.date;
     let entry = who.audit(
         "training.create",
         format!("premises:{id}"),
@@ -238,6 +208,164 @@ pub async fn add(
         StatusCode::OK
     };
     Ok((status, AppJson(stored)).into_response())
+}
+
+/// Checks the fields of a training record as `POST .../training` and `PATCH` receive them.
+fn checked_record(
+    state: &AppState,
+    premises_source_id: &str,
+    date: &str,
+    course: &str,
+    staff_trained: i64,
+    trainer: Option<&str>,
+    notes: Option<&str>,
+) -> Result<TrainingRecord, AppError> {
+    let date = planner::import::training::parse_date(date)
+        .map_err(|r| AppError::Unprocessable(format!("date: {r}")))?;
+    let today = today(state);
+    if date > today {
+        return Err(AppError::Unprocessable(format!(
+            "date: {date} is in the future (today is {today})"
+        )));
+    }
+    let course = course.trim().to_string();
+    if course.is_empty() || course.chars().count() > 200 {
+        return Err(AppError::Unprocessable(
+            "course: must be 1 to 200 characters".into(),
+        ));
+    }
+    let staff_trained = u32::try_from(staff_trained)
+        .ok()
+        .filter(|n| *n <= 100_000)
+        .ok_or_else(|| {
+            AppError::Unprocessable(format!(
+                "staff_trained: {} is not a whole number from 0 to 100,000",
+                staff_trained
+            ))
+        })?;
+    let text = |field: &str, v: Option<&str>| -> Result<Option<String>, AppError> {
+        match v.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) if t.chars().count() > 2_000 => Err(AppError::Unprocessable(format!(
+                "{field}: must be at most 2,000 characters"
+            ))),
+            other => Ok(other.map(str::to_string)),
+        }
+    };
+    let trainer = text("trainer", trainer)?.unwrap_or_default();
+    let notes = text("notes", notes)?;
+    Ok(TrainingRecord {
+        premises_id: premises_source_id.to_string(),
+        date,
+        course,
+        staff_trained,
+        trainer,
+        notes,
+    })
+}
+
+/// A correction of a training record (the fields given replace the stored ones), or its
+/// withdrawal; either way with a reason.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingChanges {
+    pub date: Option<String>,
+    pub course: Option<String>,
+    pub staff_trained: Option<i64>,
+    pub trainer: Option<String>,
+    pub notes: Option<String>,
+    /// `true` withdraws the record (no other field may be given).
+    pub withdrawn: Option<bool>,
+    /// Why (required; 1 to 500 characters): kept in the record's history.
+    pub reason: String,
+}
+
+/// The record before and after the change (`after` is null when withdrawn).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TrainingChanged {
+    pub before: StoredTraining,
+    pub after: Option<StoredTraining>,
+}
+
+/// Corrects or withdraws a training record, keeping the record before in its history.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/premises/{id}/training/{record}",
+    tag = "training",
+    params(
+        ("id" = String, Path, description = "Database id or source id (percent-encoded)"),
+        ("record" = i64, Path, description = "The training record's id"),
+    ),
+    request_body = TrainingChanges,
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Corrected or withdrawn; the record before is kept in `training_history`. Audited.", body = TrainingChanged),
+        (status = 400, description = "The body is not JSON", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid session", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a liaison officer or admin", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such premises or record", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The correction clashes with another record (date, course, trainer)", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A missing or invalid field, named in `detail`", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn change(
+    State(state): State<AppState>,
+    who: Require<TrainingRecords>,
+    AppPath((key, record_id)): AppPath<(String, i64)>,
+    AppJson(body): AppJson<TrainingChanges>,
+) -> Result<AppJson<TrainingChanged>, AppError> {
+    let reason = body.reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::Unprocessable(
+            "reason: say why, in 1 to 500 characters".into(),
+        ));
+    }
+    let withdraw = body.withdrawn == Some(true);
+    let edits = body.date.is_some()
+        || body.course.is_some()
+        || body.staff_trained.is_some()
+        || body.trainer.is_some()
+        || body.notes.is_some();
+    if withdraw == edits {
+        return Err(AppError::Unprocessable(
+            "give either \"withdrawn\": true or the fields to correct".into(),
+        ));
+    }
+    let (id, p) = find(&state, key).await?;
+    let new = if withdraw {
+        None
+    } else {
+        let stored = state
+            .db
+            .run(move |s| s.training_record(id, record_id))
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no training record {record_id} here")))?;
+        let notes = body.notes.as_deref().or(stored.notes.as_deref());
+        Some(checked_record(
+            &state,
+            &p.source_id,
+            body.date.as_deref().unwrap_or(&stored.date),
+            body.course.as_deref().unwrap_or(&stored.course),
+            body.staff_trained
+                .unwrap_or(i64::from(stored.staff_trained)),
+            Some(body.trainer.as_deref().unwrap_or(&stored.trainer)),
+            notes,
+        )?)
+    };
+    let action = if withdraw {
+        "training.withdraw"
+    } else {
+        "training.correct"
+    };
+    let entry = who.audit(action, format!("premises:{id}"), json!({"reason": reason}));
+    let changed = state
+        .db
+        .run(move |s| s.change_training(id, record_id, new.as_ref(), &reason, &entry))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no training record {record_id} here")))?;
+    Ok(AppJson(TrainingChanged {
+        before: changed.0,
+        after: changed.1,
+    }))
 }
 
 /// Incidents at a venue before and after its first training, beside untrained venues.

@@ -1,11 +1,25 @@
 //! The audit log: who read or wrote personal or incident data, when, what, and from where
-//! (Data Protection Act 2018, Part 3). Append-only: the schema's triggers refuse UPDATE and
-//! DELETE, and this module offers neither.
+//! (Data Protection Act 2018, Part 3, s.62). Append-only: the schema's triggers refuse
+//! UPDATE, and DELETE outside a retention run (`storage::retention`); this module offers
+//! neither.
+//!
+//! Tamper-evident: each row stores `prev_hash`, the previous row's `hash`, and its own
+//! `hash` = SHA-256(`firefly-audit-v1`, `prev_hash`, id, at, actor, role, action, target,
+//! detail, remote_addr), each field length-prefixed (absent: one 0 byte; present: a 1 byte,
+//! its length as 8 bytes big-endian, its UTF-8 bytes), computed in the transaction of the
+//! insert. Changing, inserting or deleting a row (triggers dropped, or the file edited)
+//! breaks the chain at that row: [`Store::verify_audit`] names it. Cutting rows off the end
+//! leaves a shorter valid chain, which is why an operator ships [`Store::audit_head`]
+//! elsewhere (README, "Operations") and can check it later.
 
 use super::{Result, Store};
 use jiff::Timestamp;
-use rusqlite::params;
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `prev_hash` of the first row ever written.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One entry to append. The time is the store's clock at insertion.
 #[derive(Debug, Clone, Default)]
@@ -47,25 +61,176 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// The stored text of one row, as hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ChainRow {
+    id: i64,
+    at: String,
+    actor: Option<String>,
+    role: Option<String>,
+    action: String,
+    target: Option<String>,
+    detail: Option<String>,
+    remote_addr: Option<String>,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+}
+
+const CHAIN_COLUMNS: &str =
+    "id, at, actor, role, action, target, detail, remote_addr, prev_hash, hash";
+
+fn chain_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChainRow> {
+    Ok(ChainRow {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        role: r.get(3)?,
+        action: r.get(4)?,
+        target: r.get(5)?,
+        detail: r.get(6)?,
+        remote_addr: r.get(7)?,
+        prev_hash: r.get(8)?,
+        hash: r.get(9)?,
+    })
+}
+
+/// Lower-case hex.
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hash of a row whose predecessor's hash is `prev`.
+fn row_hash(prev: &str, row: &ChainRow) -> String {
+    let mut h = Sha256::new();
+    let mut field = |v: Option<&str>| match v {
+        None => h.update([0u8]),
+        Some(text) => {
+            h.update([1u8]);
+            h.update((text.len() as u64).to_be_bytes());
+            h.update(text.as_bytes());
+        }
+    };
+    field(Some("firefly-audit-v1"));
+    field(Some(prev));
+    field(Some(&row.id.to_string()));
+    field(Some(&row.at));
+    field(row.actor.as_deref());
+    field(row.role.as_deref());
+    field(Some(&row.action));
+    field(row.target.as_deref());
+    field(row.detail.as_deref());
+    field(row.remote_addr.as_deref());
+    hex(&h.finalize())
+}
+
+/// The latest retention anchor: the id and hash of the last audit row a retention run
+/// deleted; the retained chain continues from it.
+fn anchor(conn: &Connection) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT audit_anchor_id, audit_anchor_hash FROM retention_runs
+             WHERE audit_anchor_id IS NOT NULL ORDER BY audit_anchor_id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// The `prev_hash` for the next row: the last row's hash, else the anchor's, else
+/// [`GENESIS`].
+fn chain_tip(conn: &Connection) -> Result<String> {
+    let last: Option<Option<String>> = conn
+        .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(match last {
+        Some(Some(hash)) => hash,
+        Some(None) => GENESIS.to_owned(), // unreachable after migration 5
+        None => anchor(conn)?.map_or_else(|| GENESIS.to_owned(), |(_, h)| h),
+    })
+}
+
 /// Appends an entry inside an open transaction (so that a write and its entry land
-/// together).
-pub(super) fn insert_audit(conn: &rusqlite::Connection, e: &AuditEntry) -> Result<i64> {
+/// together), chained to the row before it. Every writer here begins its transactions
+/// IMMEDIATE, so the tip cannot move between reading it and inserting.
+pub(super) fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<i64> {
+    // AUTOINCREMENT's next id, chosen here because it is part of what is hashed.
+    let id: i64 = conn.query_row(
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0),
+                    coalesce((SELECT max(id) FROM audit), 0)) + 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let prev = chain_tip(conn)?;
+    let mut row = ChainRow {
+        id,
+        at: Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string(),
+        actor: e.actor.clone(),
+        role: e.role.clone(),
+        action: e.action.clone(),
+        target: e.target.clone(),
+        detail: e.detail.as_ref().map(|d| d.to_string()),
+        remote_addr: e.remote_addr.clone(),
+        prev_hash: None,
+        hash: None,
+    };
+    let hash = row_hash(&prev, &row);
+    row.prev_hash = Some(prev);
+    row.hash = Some(hash);
     conn.execute(
-        "INSERT INTO audit (at, actor, role, action, target, detail, remote_addr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit (id, at, actor, role, action, target, detail, remote_addr,
+                            prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            Timestamp::now()
-                .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-                .to_string(),
-            e.actor,
-            e.role,
-            e.action,
-            e.target,
-            e.detail.as_ref().map(|d| d.to_string()),
-            e.remote_addr
+            row.id,
+            row.at,
+            row.actor,
+            row.role,
+            row.action,
+            row.target,
+            row.detail,
+            row.remote_addr,
+            row.prev_hash,
+            row.hash
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(id)
+}
+
+/// Migration 5's step: hashes the rows written before the chain existed, in id order,
+/// inside the migration's transaction (the update trigger is dropped around it).
+pub(super) fn backfill_chain(conn: &rusqlite::Transaction<'_>) -> Result<()> {
+    let rows = {
+        let mut stmt = conn.prepare(&format!("SELECT {CHAIN_COLUMNS} FROM audit ORDER BY id"))?;
+        stmt.query_map([], chain_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let mut prev = GENESIS.to_owned();
+    let mut update = conn.prepare("UPDATE audit SET prev_hash = ?2, hash = ?3 WHERE id = ?1")?;
+    for row in rows {
+        let hash = row_hash(&prev, &row);
+        update.execute(params![row.id, prev, hash])?;
+        prev = hash;
+    }
+    Ok(())
+}
+
+/// The outcome of checking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainCheck {
+    /// Every row links to the one before and hashes to its stored hash.
+    Intact {
+        rows: u64,
+        /// The last row's (id, hash); `None` when the log is empty.
+        head: Option<(i64, String)>,
+        /// Where the retained chain starts, when retention deleted older rows.
+        anchor: Option<(i64, String)>,
+    },
+    /// The first row that does not check, and why.
+    Broken { id: i64, reason: String },
 }
 
 impl Store {
@@ -75,6 +240,120 @@ impl Store {
         let id = insert_audit(&tx, entry)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// The latest row's id and hash (the value to ship to an append-only store elsewhere).
+    pub fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, coalesce(hash, '') FROM audit ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// The hash stored for row `id`, if the row is there.
+    pub fn audit_hash(&self, id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT hash FROM audit WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// Recomputes the chain from its start (the genesis, or the retention anchor) to its
+    /// head, in one read transaction, and names the first row that is changed, missing or
+    /// out of place.
+    pub fn verify_audit(&mut self) -> Result<ChainCheck> {
+        // A deferred transaction: one consistent snapshot while writers go on.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
+        let anchor = anchor(&tx)?;
+        if let Some((anchor_id, anchor_hash)) = &anchor {
+            // The anchor row is in retention_runs, outside the chain; the retention run's
+            // own audit entry, inside the chain, must vouch for it.
+            let attested: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'retention.run'
+                                AND json_valid(detail)
+                                AND json_extract(detail, '$.audit_anchor_id') = ?1
+                                AND json_extract(detail, '$.audit_anchor_hash') = ?2)",
+                params![anchor_id, anchor_hash],
+                |r| r.get(0),
+            )?;
+            if !attested {
+                return Ok(ChainCheck::Broken {
+                    id: anchor_id + 1,
+                    reason: format!(
+                        "the retention anchor (row {anchor_id}) is not vouched for by a \
+                         retention.run entry"
+                    ),
+                });
+            }
+        }
+        let (mut expected_id, mut prev) = match &anchor {
+            Some((id, hash)) => (id + 1, hash.clone()),
+            None => (1, GENESIS.to_owned()),
+        };
+        let mut rows = 0u64;
+        let mut head = None;
+        {
+            let mut stmt = tx.prepare(&format!("SELECT {CHAIN_COLUMNS} FROM audit ORDER BY id"))?;
+            let mut cursor = stmt.query([])?;
+            while let Some(r) = cursor.next()? {
+                let row = chain_row(r)?;
+                if row.id < expected_id {
+                    return Ok(ChainCheck::Broken {
+                        id: row.id,
+                        reason: "the row is older than the retention anchor".into(),
+                    });
+                }
+                if row.id > expected_id {
+                    return Ok(ChainCheck::Broken {
+                        id: expected_id,
+                        reason: format!("the row is missing (the next row is {})", row.id),
+                    });
+                }
+                if row.prev_hash.as_deref() != Some(prev.as_str()) {
+                    return Ok(ChainCheck::Broken {
+                        id: row.id,
+                        reason: "its prev_hash is not the previous row's hash \
+                                 (a row before it was changed, removed or inserted)"
+                            .into(),
+                    });
+                }
+                let hash = row_hash(&prev, &row);
+                if row.hash.as_deref() != Some(hash.as_str()) {
+                    return Ok(ChainCheck::Broken {
+                        id: row.id,
+                        reason: "its contents do not match its hash (the row was changed)".into(),
+                    });
+                }
+                rows += 1;
+                expected_id = row.id + 1;
+                head = Some((row.id, hash.clone()));
+                prev = hash;
+            }
+        }
+        // AUTOINCREMENT remembers the largest id ever used: rows cut off the end show here
+        // (unless sqlite_sequence was edited too; the shipped head catches that).
+        let seq: i64 = tx
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'audit'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        if seq >= expected_id {
+            return Ok(ChainCheck::Broken {
+                id: expected_id,
+                reason: format!("the row is missing (ids up to {seq} were used)"),
+            });
+        }
+        Ok(ChainCheck::Intact { rows, head, anchor })
     }
 
     /// Entries matching the query, newest first.

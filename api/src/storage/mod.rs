@@ -6,12 +6,14 @@
 //! later behind the same methods without touching `planner`.
 
 mod audit;
+pub mod backup;
 mod checkins;
 mod imports;
 mod migrations;
 mod plans;
 mod premises_edit;
 mod reads;
+mod retention;
 mod users;
 
 use jiff::Timestamp;
@@ -22,11 +24,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use audit::{AuditEntry, AuditQuery, AuditRow};
+pub use audit::{AuditEntry, AuditQuery, AuditRow, ChainCheck};
 pub use migrations::SCHEMA_VERSION;
 pub use plans::{AssignmentRow, NewCheckin, PlanDocument, PlanMeta, PlanStatus, ZoneDosage};
 pub use premises_edit::{FieldChange, HistoryRow, PremisesPatch, StoredTraining};
-pub use users::{NewUser, SessionUser, User, utc_text};
+pub use retention::{RetentionCutoffs, RetentionReport};
+pub use users::{AccountChange, AccountChanged, NewUser, SessionUser, User, utc_text};
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,15 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
+    /// A file beside the database (the database itself, a backup) could not be made.
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    /// A copy that must not replace the database (failed check, newer schema).
+    #[error("{0}")]
+    Refused(String),
     /// Rows that cannot be stored because of what is (not) in the database, e.g. training
     /// for unknown premises. Nothing was written.
     #[error("{} row(s) refer to records that are not in the database", .0.len())]
@@ -82,27 +94,37 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed) and migrates the database at `path`. A new file is
+    /// created readable and writable by its owner only (0600; SQLite gives its `-wal` and
+    /// `-shm` files the same mode). Before a migration changes an existing database, a copy
+    /// is written beside it ([`backup::pre_migration_path`]).
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        let open_error = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        create_private(path).map_err(|source| StoreError::File {
             path: path.display().to_string(),
             source,
         })?;
-        Store::setup(conn)
+        let conn = Connection::open(path).map_err(open_error)?;
+        Store::setup(conn, Some(path))
     }
 
     /// A private in-memory database, for tests.
     #[cfg(test)]
     pub fn open_in_memory() -> Result<Store> {
-        Store::setup(Connection::open_in_memory()?)
+        Store::setup(Connection::open_in_memory()?, None)
     }
 
-    fn setup(mut conn: Connection) -> Result<Store> {
+    fn setup(mut conn: Connection, path: Option<&Path>) -> Result<Store> {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        // WAL: readers never block the writer; `synchronous=NORMAL` is durable against
-        // process crashes (the kill -9 case) and loses at most the last commit on power loss.
+        // WAL: readers never block the writer. `synchronous=FULL` syncs the WAL at every
+        // commit, so an acknowledged write survives a power cut as well as a kill -9.
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        // After a checkpoint, the WAL file is truncated back to at most 64 MiB.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // 64 MiB page cache: a 1M-row import keeps its unique index in memory.
         conn.pragma_update(None, "cache_size", -65_536)?;
@@ -110,7 +132,10 @@ impl Store {
         // BEGIN makes a second writer wait (busy timeout) instead of failing with
         // SQLITE_BUSY when its read snapshot cannot be upgraded.
         conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
-        migrations::migrate(&mut conn)?;
+        migrations::migrate(&mut conn, &mut |conn, version| match path {
+            Some(path) => backup::before_migration(conn, path, version),
+            None => Ok(()),
+        })?;
         Ok(Store { conn })
     }
 
@@ -177,6 +202,23 @@ impl Store {
         entry.target.get_or_insert_with(|| format!("import:{id}"));
         audit::insert_audit(tx, &entry)?;
         Ok(())
+    }
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist (so SQLite never creates it
+/// with the process umask's wider mode). An existing file keeps its mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -435,6 +477,48 @@ mod tests {
         assert_eq!(store.data_version().unwrap(), 1);
         assert_eq!(store.count(Table::Users).unwrap(), 0);
         assert!(store.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn a_version_4_audit_log_is_hashed_by_the_migration_after_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        let conn = Connection::open(&path).unwrap();
+        for sql in [
+            include_str!("migrations/0001_init.sql"),
+            include_str!("migrations/0002_users_sessions_audit.sql"),
+            include_str!("migrations/0003_plans_checkins.sql"),
+            include_str!("migrations/0004_premises_training_history.sql"),
+        ] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO audit (at, actor, action) VALUES ('2024-01-01T00:00:00.000Z', 'a', 'x');
+             INSERT INTO audit (at, actor, action, detail)
+             VALUES ('2024-01-02T00:00:00.000Z', NULL, 'y', '{\"n\":1}');",
+        )
+        .unwrap();
+        drop(conn);
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let id = store.append_audit(&entry("z")).unwrap();
+        assert_eq!(id, 3);
+        match store.verify_audit().unwrap() {
+            ChainCheck::Intact { rows, head, .. } => {
+                assert_eq!((rows, head.map(|h| h.0)), (3, Some(3)))
+            }
+            broken => panic!("{broken:?}"),
+        }
+        let backups: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("v4.db.schema4-") && n.ends_with(".bak"))
+            .collect();
+        assert_eq!(backups.len(), 1, "{backups:?}");
+        let copy = backup::check_copy(&dir.path().join(&backups[0])).unwrap();
+        assert_eq!((copy.schema_version, copy.audit_rows), (4, 2));
     }
 
     fn new_user(name: &str) -> NewUser<'_> {

@@ -524,6 +524,129 @@ impl Store {
         Ok((stored, added))
     }
 
+    /// One training record of one premises (database ids), without logging: for a
+    /// correction, which is logged itself.
+    pub fn training_record(
+        &self,
+        premises_id: i64,
+        training_id: i64,
+    ) -> Result<Option<StoredTraining>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{TRAINING_SELECT} WHERE t.id = ?1 AND t.premises_id = ?2"),
+                params![training_id, premises_id],
+                training_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Corrects (`Some(new)`, a whole record: the caller merges its changes) or withdraws
+    /// (`None`) the training record `training_id` of the premises `premises_id`, with a
+    /// `training_history` row (the record before, after, who, why), an `imports` row (the
+    /// data version, so cached lists change) and the audit entry, in one transaction.
+    /// `Ok(None)` when there is no such record there; a correction clashing with another
+    /// record (same date, course, trainer) is [`StoreError::Conflict`].
+    pub fn change_training(
+        &mut self,
+        premises_id: i64,
+        training_id: i64,
+        new: Option<&TrainingRecord>,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<Option<(StoredTraining, Option<StoredTraining>)>> {
+        let actor = audit.actor.clone().unwrap_or_default();
+        let tx = self.conn.transaction()?;
+        let Some(old) = tx
+            .query_row(
+                &format!("{TRAINING_SELECT} WHERE t.id = ?1 AND t.premises_id = ?2"),
+                params![training_id, premises_id],
+                training_from_row,
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let change = if new.is_some() {
+            "corrected"
+        } else {
+            "withdrawn"
+        };
+        api_change(
+            &tx,
+            format!("training:{training_id} {change}"),
+            "api",
+            &actor,
+            0,
+        )?;
+        let after = match new {
+            Some(r) => {
+                let clash: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM training_records WHERE premises_id = ?1
+                        AND date = ?2 AND course = ?3 AND trainer = ?4 AND id <> ?5)",
+                    params![
+                        premises_id,
+                        r.date.to_string(),
+                        r.course,
+                        r.trainer,
+                        training_id
+                    ],
+                    |row| row.get(0),
+                )?;
+                if clash {
+                    return Err(StoreError::Conflict(
+                        "another record of these premises has that date, course and trainer".into(),
+                    ));
+                }
+                tx.execute(
+                    "UPDATE training_records SET date = ?2, course = ?3, staff_trained = ?4,
+                            trainer = ?5, notes = ?6 WHERE id = ?1",
+                    params![
+                        training_id,
+                        r.date.to_string(),
+                        r.course,
+                        r.staff_trained,
+                        r.trainer,
+                        r.notes
+                    ],
+                )?;
+                Some(tx.query_row(
+                    &format!("{TRAINING_SELECT} WHERE t.id = ?1"),
+                    [training_id],
+                    training_from_row,
+                )?)
+            }
+            None => {
+                tx.execute("DELETE FROM training_records WHERE id = ?1", [training_id])?;
+                None
+            }
+        };
+        let text = |t: &StoredTraining| serde_json::to_string(t).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO training_history (training_id, premises_id, at, actor, change, old,
+                                           new, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                training_id,
+                premises_id,
+                utc_text(Timestamp::now()),
+                actor,
+                change,
+                text(&old),
+                after.as_ref().map(text),
+                reason
+            ],
+        )?;
+        let mut audit = audit.clone();
+        if let Some(Value::Object(m)) = audit.detail.as_mut() {
+            m.insert("record".into(), json!(training_id));
+            m.insert("change".into(), json!(change));
+        }
+        insert_audit(&tx, &audit)?;
+        tx.commit()?;
+        Ok(Some((old, after)))
+    }
+
     /// Every premises' first training date, by database id (for before/after figures).
     pub fn first_training_dates(&self) -> Result<std::collections::HashMap<i64, String>> {
         let mut stmt = self

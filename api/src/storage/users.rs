@@ -36,6 +36,37 @@ pub struct SessionUser {
     pub expires_at: Timestamp,
 }
 
+/// A change to an account, made with its audit entry in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub enum AccountChange<'a> {
+    /// Disable the user and end all their sessions.
+    Disable,
+    Enable,
+    /// A new argon2id password hash; all sessions end.
+    Password(&'a str),
+    /// End all the user's sessions.
+    RevokeSessions,
+}
+
+impl AccountChange<'_> {
+    /// The audit action: `user.disable`, `user.enable`, `user.password`, `user.revoke_sessions`.
+    pub fn action(&self) -> &'static str {
+        match self {
+            AccountChange::Disable => "user.disable",
+            AccountChange::Enable => "user.enable",
+            AccountChange::Password(_) => "user.password",
+            AccountChange::RevokeSessions => "user.revoke_sessions",
+        }
+    }
+}
+
+/// The account after a change, and the sessions it ended (to forget from caches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountChanged {
+    pub user: User,
+    pub revoked_sessions: Vec<i64>,
+}
+
 /// Fixed-width UTC text (`YYYY-MM-DDTHH:MM:SSZ`): comparing the text compares the instants.
 pub fn utc_text(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -155,6 +186,114 @@ impl Store {
             )
             .optional()?;
         Ok(found)
+    }
+
+    /// Applies `change` to the user `name` (any case) and logs it (`audit`'s detail gains
+    /// the sessions ended), in one transaction. `None` when there is no such user.
+    pub fn change_account(
+        &mut self,
+        name: &str,
+        change: AccountChange<'_>,
+        audit: &AuditEntry,
+    ) -> Result<Option<AccountChanged>> {
+        let now = utc_text(Timestamp::now());
+        let tx = self.conn.transaction()?;
+        let Some(mut user) = tx
+            .query_row(
+                "SELECT id, name, role, unit, disabled FROM users WHERE name = ?1",
+                [name],
+                |row| user_from_row(row, 0),
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        match change {
+            AccountChange::Disable | AccountChange::Enable => {
+                let disabled = matches!(change, AccountChange::Disable);
+                tx.execute(
+                    "UPDATE users SET disabled = ?2 WHERE id = ?1",
+                    params![user.id, disabled],
+                )?;
+                user.disabled = disabled;
+            }
+            AccountChange::Password(hash) => {
+                tx.execute(
+                    "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                    params![user.id, hash],
+                )?;
+            }
+            AccountChange::RevokeSessions => {}
+        }
+        let revoked_sessions: Vec<i64> = if matches!(change, AccountChange::Enable) {
+            Vec::new()
+        } else {
+            let mut stmt = tx.prepare(
+                "UPDATE sessions SET revoked_at = ?2
+                 WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
+                 RETURNING id",
+            )?;
+            let ids = stmt
+                .query_map(params![user.id, now], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            drop(stmt);
+            ids
+        };
+        let mut entry = audit.clone();
+        entry.action = change.action().into();
+        entry.target = Some(format!("user:{}", user.name));
+        let mut detail = match entry.detail.take() {
+            Some(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        detail.insert("sessions_revoked".into(), revoked_sessions.len().into());
+        entry.detail = Some(serde_json::Value::Object(detail));
+        insert_audit(&tx, &entry)?;
+        tx.commit()?;
+        Ok(Some(AccountChanged {
+            user,
+            revoked_sessions,
+        }))
+    }
+
+    /// [`Store::session`], also refusing a session unused for `idle` or longer, and
+    /// noting its use (at most once a minute, so a busy session is not a write per read).
+    pub fn active_session(
+        &self,
+        token_sha256: &str,
+        idle: std::time::Duration,
+    ) -> Result<Option<SessionUser>> {
+        let now = Timestamp::now();
+        let idle = jiff::SignedDuration::try_from(idle).unwrap_or(jiff::SignedDuration::MAX);
+        let idle_cut = utc_text(now.checked_sub(idle).unwrap_or(Timestamp::MIN));
+        let last_seen: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT coalesce(last_seen_at, created_at) FROM sessions WHERE token_sha256 = ?1",
+                [token_sha256],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(last_seen) = last_seen else {
+            return Ok(None);
+        };
+        if last_seen <= idle_cut {
+            return Ok(None);
+        }
+        let Some(found) = self.session(token_sha256)? else {
+            return Ok(None);
+        };
+        let minute_ago = utc_text(
+            now.checked_sub(jiff::SignedDuration::from_secs(60))
+                .unwrap_or(now),
+        );
+        if last_seen < minute_ago {
+            self.conn.execute(
+                "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",
+                params![found.session_id, utc_text(now)],
+            )?;
+        }
+        Ok(Some(found))
     }
 
     /// Revokes a session and logs the logout, in one transaction. False when the session

@@ -8,9 +8,12 @@ export function addIncidentLayer(map) {
   map.addLayer({ id: 'incidents', type: 'circle', source: 'incidents', paint: { 'circle-radius': 2.5, 'circle-color': '#000', 'circle-opacity': 0.55 } });
 }
 
+/** Why the layer reads incident points: the server requires it and writes it to the audit log. */
+const PURPOSE = encodeURIComponent('map: planner incident layer');
+
 /** Loads the visible area's incidents into the layer; an ApiError when it cannot. */
 export async function loadIncidents(map) {
-  const data = await api(`/api/v1/incidents?bbox=${bboxParam(map)}&limit=2000`);
+  const data = await api(`/api/v1/incidents?bbox=${bboxParam(map)}&limit=2000&purpose=${PURPOSE}`);
   map.getSource('incidents').setData(data);
 }
 
