@@ -108,7 +108,7 @@ pub async fn list(
         }
         None if state.server.require_purpose => {
             return Err(AppError::Unprocessable(
-                crate::app::operator::check_purpose("").unwrap_err(),
+                "purpose: say why the data is needed (e.g. \"map: planner incident layer\"); this server requires one".into(),
             ));
         }
         None => None,
