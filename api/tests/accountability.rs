@@ -571,6 +571,19 @@ mod http {
         );
     }
 
+    /// The detail of the one `incidents.read` audit entry.
+    fn read_detail(env: &super::common::Env) -> serde_json::Value {
+        let detail: String = env
+            .conn()
+            .query_row(
+                "SELECT detail FROM audit WHERE action = 'incidents.read'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        serde_json::from_str(&detail).unwrap()
+    }
+
     #[tokio::test]
     async fn incident_points_need_a_purpose_which_is_logged() {
         // The contract's plain call is served by default, and logged without a purpose.
@@ -579,15 +592,7 @@ mod http {
         get(&open.app, "/api/v1/incidents", &planner)
             .await
             .expect(StatusCode::OK);
-        let detail: String = open
-            .conn()
-            .query_row(
-                "SELECT detail FROM audit WHERE action = 'incidents.read'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        let d: serde_json::Value = serde_json::from_str(&detail).unwrap();
+        let d = read_detail(&open);
         assert!(d["purpose"].is_null(), "{d}");
         // A server that requires a purpose refuses the read, before anything leaves.
         let env = env_with(api::config::ServerConfig {
@@ -606,15 +611,7 @@ mod http {
         )
         .await
         .expect(StatusCode::OK);
-        let detail: String = env
-            .conn()
-            .query_row(
-                "SELECT detail FROM audit WHERE action = 'incidents.read'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        let d: serde_json::Value = serde_json::from_str(&detail).unwrap();
+        let d = read_detail(&env);
         assert_eq!(d["purpose"], "map: planner incident layer");
     }
 }
