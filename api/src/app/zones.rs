@@ -56,8 +56,8 @@ impl ZoneRequest {
 /// for every centre, at most 100 rounds.
 pub fn work(req: &ZoneRequest, prepared: &Prepared) -> f64 {
     let score = super::hotspots::work(req.method, &req.params, prepared);
-    let cell = prepared.grid.cell_size();
-    let hot = (req.hot_percent / 100.0 * prepared.grid.n_inside() as f64).max(1.0);
+    let cell = prepared.area.cell_size();
+    let hot = (req.hot_percent / 100.0 * prepared.area.len() as f64).max(1.0);
     let piece = std::f64::consts::PI * req.max_radius.max(1.0).powi(2);
     let k = (hot * cell * cell / piece).max(1.0);
     score + hot * k * 100.0
@@ -90,9 +90,10 @@ pub fn build_from(
         config.tz.clone(),
     );
     req.params.apply(&mut params);
-    let weighed = weights::weigh(&prepared.grid, &prepared.points, &params);
-    let totals = weights::cell_totals(&prepared.grid, &weighed.points);
-    let scores = method_scores(method, &prepared.grid, &weighed, &totals, &params)
+    let grid = prepared.grid().map_err(Failure::Invalid)?;
+    let weighed = weights::weigh(grid, &prepared.points, &params);
+    let totals = weights::cell_totals(grid, &weighed.points);
+    let scores = method_scores(method, grid, &weighed, &totals, &params)
         .map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
     let venues: Vec<ZoneVenue> = premises
         .into_iter()
@@ -115,7 +116,7 @@ pub fn build_from(
         ..ZoneParams::default()
     };
     let input = ZoneInput {
-        grid: &prepared.grid,
+        grid,
         scores: &scores.score,
         points: &weighed.points,
         tz: &config.tz,

@@ -360,14 +360,14 @@ pub struct DataAreaParams {
 }
 
 impl Default for DataAreaParams {
-    /// 1 km buffer; strays: fewer than 4 others within 1 km and no dense incident within 5 km;
+    /// 1 km buffer; strays: fewer than 4 others within 1 km and no dense incident within 10 km;
     /// only with 500 incidents or more.
     fn default() -> Self {
         DataAreaParams {
             buffer: 1000.0,
             radius: 1000.0,
             min_neighbours: 4,
-            link: 5000.0,
+            link: 10_000.0,
             min_incidents: 500,
         }
     }
