@@ -291,11 +291,32 @@ pub struct GeoJsonExtras {
     pub aggregate: Option<(u32, u32)>,
 }
 
+/// Appends the decimal digits of `v`.
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[k..]);
+}
+
+fn push_i64(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, v.unsigned_abs());
+}
+
 /// Appends `v` with a fixed number of decimals (`places` <= 9), like `{v:.places$}` but
 /// without the float formatting machinery: `round(v 10^places)` as an integer. Non-finite
 /// values are written as `null`.
 fn push_fixed(out: &mut Vec<u8>, v: f64, places: u32) {
-    use std::io::Write as _;
     if !v.is_finite() {
         out.extend_from_slice(b"null");
         return;
@@ -303,46 +324,178 @@ fn push_fixed(out: &mut Vec<u8>, v: f64, places: u32) {
     let scale = 10u64.pow(places);
     let scaled = (v.abs() * scale as f64).round();
     if scaled >= 9e15 {
-        let _ = write!(out, "{:.*}", places as usize, v);
+        push_float(out, v);
         return;
     }
     let scaled = scaled as u64;
     if v < 0.0 && scaled != 0 {
         out.push(b'-');
     }
-    let _ = write!(out, "{}", scaled / scale);
+    push_u64(out, scaled / scale);
     if places > 0 {
-        let _ = write!(out, ".{:0width$}", scaled % scale, width = places as usize);
+        out.push(b'.');
+        let frac = scaled % scale;
+        let mut d = scale / 10;
+        while d > 0 {
+            out.push(b'0' + ((frac / d) % 10) as u8);
+            d /= 10;
+        }
     }
 }
 
-/// Appends `v` as the shortest decimal that reads back as the same f64 (Rust's `Debug`
-/// formatting: `0.1`, `2.5e-7`), or `null` when not finite (as serde_json writes).
+/// Appends `v` as the shortest decimal that reads back as the same f64 (`ryu`, as
+/// serde_json writes numbers: `0.1`, `2.5e-7`), or `null` when not finite.
 fn push_float(out: &mut Vec<u8>, v: f64) {
-    use std::io::Write as _;
     if v.is_finite() {
-        let _ = write!(out, "{v:?}");
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
     } else {
         out.extend_from_slice(b"null");
     }
 }
 
-/// The WGS84 corners of the cells, each projected once: neighbouring cells share corners,
-/// so a listed grid of n cells costs about n inverse projections instead of 5n.
-struct Corners<'a> {
-    prepared: &'a Prepared,
-    cache: std::collections::HashMap<(i64, i64), (f64, f64)>,
+/// The WGS84 corners of the listed cells, each projected once (neighbouring cells share
+/// corners): a dense table over the rectangle of corners when the cells fill most of it
+/// (`--all-cells`, a map viewport), projected on every core, else a map filled on demand.
+enum Corners {
+    Table {
+        col0: i64,
+        row0: i64,
+        ncols: usize,
+        lonlat: Vec<(f64, f64)>,
+    },
+    Map(std::collections::HashMap<(i64, i64), (f64, f64)>),
 }
 
-impl Corners<'_> {
-    fn get(&mut self, col: i64, row: i64) -> (f64, f64) {
-        let c = self.prepared.area.cell_size();
-        let crs = &self.prepared.crs;
-        *self.cache.entry((col, row)).or_insert_with(|| {
-            crs.unproject(col as f64 * c, row as f64 * c)
-                .unwrap_or((f64::NAN, f64::NAN))
-        })
+impl Corners {
+    fn new(prepared: &Prepared, cells: &[planner::hotspots::ScoredCell]) -> Corners {
+        let (mut c0, mut r0, mut c1, mut r1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+        for c in cells {
+            (c0, r0, c1, r1) = (c0.min(c.col), r0.min(c.row), c1.max(c.col), r1.max(c.row));
+        }
+        let (ncols, nrows) = ((c1 - c0 + 2).max(0) as u64, (r1 - r0 + 2).max(0) as u64);
+        if cells.is_empty() || ncols * nrows > 4 * cells.len() as u64 + 64 {
+            return Corners::Map(std::collections::HashMap::with_capacity(2 * cells.len()));
+        }
+        let (ncols, nrows) = (ncols as usize, nrows as usize);
+        let size = prepared.area.cell_size();
+        let crs = &prepared.crs;
+        let mut lonlat = vec![(f64::NAN, f64::NAN); ncols * nrows];
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8);
+        let rows_per = nrows.div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for (t, chunk) in lonlat.chunks_mut(rows_per * ncols).enumerate() {
+                s.spawn(move || {
+                    for (k, v) in chunk.iter_mut().enumerate() {
+                        let (c, r) = ((k % ncols) as i64, (t * rows_per + k / ncols) as i64);
+                        *v = crs
+                            .unproject((c0 + c) as f64 * size, (r0 + r) as f64 * size)
+                            .unwrap_or((f64::NAN, f64::NAN));
+                    }
+                });
+            }
+        });
+        Corners::Table {
+            col0: c0,
+            row0: r0,
+            ncols,
+            lonlat,
+        }
     }
+
+    fn get(&mut self, prepared: &Prepared, col: i64, row: i64) -> (f64, f64) {
+        match self {
+            Corners::Table {
+                col0,
+                row0,
+                ncols,
+                lonlat,
+            } => lonlat[(row - *row0) as usize * *ncols + (col - *col0) as usize],
+            Corners::Map(map) => *map.entry((col, row)).or_insert_with(|| {
+                let c = prepared.area.cell_size();
+                prepared
+                    .crs
+                    .unproject(col as f64 * c, row as f64 * c)
+                    .unwrap_or((f64::NAN, f64::NAN))
+            }),
+        }
+    }
+}
+
+/// Appends one feature (with a leading comma), or nothing when the small-number rule
+/// leaves the cell out.
+fn push_feature(
+    buf: &mut Vec<u8>,
+    cell: &planner::hotspots::ScoredCell,
+    corners: &mut Corners,
+    prepared: &Prepared,
+    aggregate: Option<(u32, u32)>,
+) {
+    let mut count = cell.count;
+    if let Some((min_count, round_to)) = aggregate {
+        if count < min_count {
+            return;
+        }
+        let r = round_to.max(1);
+        count = (count + r / 2) / r * r;
+    }
+    let (col, row) = (cell.col, cell.row);
+    let id = |buf: &mut Vec<u8>| {
+        buf.push(b'"');
+        push_i64(buf, col);
+        buf.push(b'_');
+        push_i64(buf, row);
+        buf.push(b'"');
+    };
+    buf.extend_from_slice(br#",{"type":"Feature","id":"#);
+    id(buf);
+    buf.extend_from_slice(br#","geometry":{"type":"Polygon","coordinates":[["#);
+    for (k, (dc, dr)) in [(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)].iter().enumerate() {
+        let (lon, lat) = corners.get(prepared, col + dc, row + dr);
+        if k > 0 {
+            buf.push(b',');
+        }
+        buf.push(b'[');
+        push_fixed(buf, lon, 6);
+        buf.push(b',');
+        push_fixed(buf, lat, 6);
+        buf.push(b']');
+    }
+    buf.extend_from_slice(br#"]]},"properties":{"id":"#);
+    id(buf);
+    buf.extend_from_slice(br#","col":"#);
+    push_i64(buf, col);
+    buf.extend_from_slice(br#","row":"#);
+    push_i64(buf, row);
+    buf.extend_from_slice(br#","x":"#);
+    push_fixed(buf, cell.x, 1);
+    buf.extend_from_slice(br#","y":"#);
+    push_fixed(buf, cell.y, 1);
+    buf.extend_from_slice(br#","count":"#);
+    push_u64(buf, count.into());
+    if aggregate.is_none() {
+        buf.extend_from_slice(br#","weight":"#);
+        push_float(buf, cell.weight);
+    }
+    buf.extend_from_slice(br#","score":"#);
+    push_float(buf, cell.score);
+    buf.extend_from_slice(br#","rank":"#);
+    push_u64(buf, cell.rank.into());
+    buf.extend_from_slice(br#","percentile":"#);
+    push_float(buf, round(cell.percentile, 4));
+    if let Some(g) = &cell.gistar {
+        buf.extend_from_slice(br#","z":"#);
+        push_float(buf, g.z);
+        buf.extend_from_slice(br#","p":"#);
+        push_float(buf, g.p);
+        buf.extend_from_slice(br#","q":"#);
+        push_float(buf, g.q);
+        buf.extend_from_slice(br#","class":""#);
+        buf.extend_from_slice(g.class.as_str().as_bytes());
+        buf.push(b'"');
+    }
+    buf.extend_from_slice(b"}}");
 }
 
 /// Writes the contract's hotspot FeatureCollection to `w`, feature by feature, without
@@ -354,75 +507,22 @@ pub fn write_geojson(
     h: &Hotspots,
     extras: &GeoJsonExtras,
 ) -> anyhow::Result<()> {
-    use std::io::Write as _;
     let scored = &h.scored;
-    let mut corners = Corners {
-        prepared: &h.prepared,
-        cache: std::collections::HashMap::with_capacity(scored.cells.len() * 2 + 16),
-    };
-    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
-    buf.extend_from_slice(br#"{"type":"FeatureCollection","features":["#);
+    let prepared = &h.prepared;
+    let mut corners = Corners::new(prepared, &scored.cells);
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 17);
+    w.write_all(br#"{"type":"FeatureCollection","features":["#)?;
     let mut first = true;
     for cell in &scored.cells {
-        let mut count = cell.count;
-        if let Some((min_count, round_to)) = extras.aggregate {
-            if count < min_count {
-                continue;
-            }
-            let r = round_to.max(1);
-            count = (count + r / 2) / r * r;
-        }
-        if !first {
-            buf.push(b',');
-        }
-        first = false;
-        let (col, row) = (cell.col, cell.row);
-        let _ = write!(
-            buf,
-            r#"{{"type":"Feature","id":"{col}_{row}","geometry":{{"type":"Polygon","coordinates":[["#
-        );
-        for (k, (dc, dr)) in [(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)].iter().enumerate() {
-            let (lon, lat) = corners.get(col + dc, row + dr);
-            if k > 0 {
-                buf.push(b',');
-            }
-            buf.push(b'[');
-            push_fixed(&mut buf, lon, 6);
-            buf.push(b',');
-            push_fixed(&mut buf, lat, 6);
-            buf.push(b']');
-        }
-        let _ = write!(
-            buf,
-            r#"]]}},"properties":{{"id":"{col}_{row}","col":{col},"row":{row},"x":"#
-        );
-        push_fixed(&mut buf, cell.x, 1);
-        buf.extend_from_slice(br#","y":"#);
-        push_fixed(&mut buf, cell.y, 1);
-        let _ = write!(buf, r#","count":{count}"#);
-        if extras.aggregate.is_none() {
-            buf.extend_from_slice(br#","weight":"#);
-            push_float(&mut buf, cell.weight);
-        }
-        buf.extend_from_slice(br#","score":"#);
-        push_float(&mut buf, cell.score);
-        let _ = write!(buf, r#","rank":{},"percentile":"#, cell.rank);
-        push_float(&mut buf, round(cell.percentile, 4));
-        if let Some(g) = &cell.gistar {
-            buf.extend_from_slice(br#","z":"#);
-            push_float(&mut buf, g.z);
-            buf.extend_from_slice(br#","p":"#);
-            push_float(&mut buf, g.p);
-            buf.extend_from_slice(br#","q":"#);
-            push_float(&mut buf, g.q);
-            let _ = write!(buf, r#","class":"{}""#, g.class.as_str());
-        }
-        buf.extend_from_slice(b"}}");
+        push_feature(&mut buf, cell, &mut corners, prepared, extras.aggregate);
         if buf.len() >= 1 << 16 {
-            w.write_all(&buf)?;
+            let skip = usize::from(std::mem::take(&mut first) && !buf.is_empty());
+            w.write_all(&buf[skip..])?;
             buf.clear();
         }
     }
+    let skip = usize::from(first && !buf.is_empty());
+    buf.drain(..skip);
     buf.extend_from_slice(br#"],"firefly":"#);
     let mut meta = firefly_member(h);
     if let Some(map) = meta.as_object_mut() {
