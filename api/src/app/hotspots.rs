@@ -191,10 +191,15 @@ pub fn work(method: Method, params: &MethodParams, prepared: &Prepared) -> f64 {
     }
 }
 
+/// The work of writing one feature, in kernel evaluations: a cell's polygon and properties
+/// cost a few microseconds, and at this weight the budget refuses `all_cells` over more
+/// than [`MAX_FEATURES`] cells before anything is scored.
+pub const FEATURE_WORK: f64 = WORK_BUDGET / MAX_FEATURES as f64;
+
 /// [`work`] of a whole request: with `all_cells` every study-area cell is also written.
 pub fn request_work(req: &HotspotRequest, prepared: &Prepared) -> f64 {
     let listed = if req.all_cells {
-        prepared.area.len() as f64
+        prepared.area.len() as f64 * FEATURE_WORK
     } else {
         0.0
     };
