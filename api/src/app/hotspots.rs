@@ -409,14 +409,22 @@ impl Corners {
         }
     }
 
-    fn get(&mut self, prepared: &Prepared, col: i64, row: i64) -> (f64, f64) {
+    /// The corner from the table (`None` for the map).
+    fn table(&self, col: i64, row: i64) -> Option<(f64, f64)> {
         match self {
             Corners::Table {
                 col0,
                 row0,
                 ncols,
                 lonlat,
-            } => lonlat[(row - *row0) as usize * *ncols + (col - *col0) as usize],
+            } => Some(lonlat[(row - *row0) as usize * *ncols + (col - *col0) as usize]),
+            Corners::Map(_) => None,
+        }
+    }
+
+    fn get(&mut self, prepared: &Prepared, col: i64, row: i64) -> (f64, f64) {
+        match self {
+            Corners::Table { .. } => self.table(col, row).unwrap_or((f64::NAN, f64::NAN)),
             Corners::Map(map) => *map.entry((col, row)).or_insert_with(|| {
                 let c = prepared.area.cell_size();
                 prepared
@@ -433,8 +441,7 @@ impl Corners {
 fn push_feature(
     buf: &mut Vec<u8>,
     cell: &planner::hotspots::ScoredCell,
-    corners: &mut Corners,
-    prepared: &Prepared,
+    corner: &mut dyn FnMut(i64, i64) -> (f64, f64),
     aggregate: Option<(u32, u32)>,
 ) {
     let mut count = cell.count;
@@ -457,7 +464,7 @@ fn push_feature(
     id(buf);
     buf.extend_from_slice(br#","geometry":{"type":"Polygon","coordinates":[["#);
     for (k, (dc, dr)) in [(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)].iter().enumerate() {
-        let (lon, lat) = corners.get(prepared, col + dc, row + dr);
+        let (lon, lat) = corner(col + dc, row + dr);
         if k > 0 {
             buf.push(b',');
         }
@@ -518,16 +525,57 @@ pub fn write_geojson(
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 17);
     w.write_all(br#"{"type":"FeatureCollection","features":["#)?;
     let mut first = true;
-    for cell in &scored.cells {
-        push_feature(&mut buf, cell, &mut corners, prepared, extras.aggregate);
-        if buf.len() >= 1 << 16 {
-            let skip = usize::from(std::mem::take(&mut first) && !buf.is_empty());
-            w.write_all(&buf[skip..])?;
-            buf.clear();
+    // Leading commas: the first feature written drops its own.
+    let mut emit = |w: &mut dyn std::io::Write, bytes: &[u8]| -> std::io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let skip = usize::from(std::mem::take(&mut first));
+        w.write_all(&bytes[skip..])
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    if matches!(corners, Corners::Table { .. }) && threads > 1 && scored.cells.len() >= 8192 {
+        // Batches formatted on every core, written in order.
+        let table = &corners;
+        for batch in scored.cells.chunks(1 << 15) {
+            let parts: Vec<Vec<u8>> = std::thread::scope(|s| {
+                let handles: Vec<_> = batch
+                    .chunks(batch.len().div_ceil(threads))
+                    .map(|chunk| {
+                        s.spawn(move || {
+                            let mut b = Vec::with_capacity(chunk.len() * 480);
+                            let mut corner =
+                                |c, r| table.table(c, r).unwrap_or((f64::NAN, f64::NAN));
+                            for cell in chunk {
+                                push_feature(&mut b, cell, &mut corner, extras.aggregate);
+                            }
+                            b
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+            for part in &parts {
+                emit(w, part)?;
+            }
+        }
+    } else {
+        let mut corner = |c, r| corners.get(prepared, c, r);
+        for cell in &scored.cells {
+            push_feature(&mut buf, cell, &mut corner, extras.aggregate);
+            if buf.len() >= 1 << 16 {
+                emit(w, &buf)?;
+                buf.clear();
+            }
         }
     }
-    let skip = usize::from(first && !buf.is_empty());
-    buf.drain(..skip);
+    emit(w, &buf)?;
+    buf.clear();
     buf.extend_from_slice(br#"],"firefly":"#);
     let mut meta = firefly_member(h);
     if let Some(map) = meta.as_object_mut() {
