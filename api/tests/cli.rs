@@ -539,18 +539,50 @@ fn backtest_json_follows_the_contract_on_police_uk_months() {
     let mut args = vec!["import", "incidents"];
     args.extend(files.iter().map(String::as_str));
     assert!(firefly(&db, &args).status.success());
-    // Without a study area the bounding box of all incidents is used; police.uk's few
-    // stray incidents far away make that too big, and firefly says so instead of guessing.
+    // Without a study area the data's own is used: the cells within 1 km of the incidents,
+    // with police.uk's few stray rows far outside the force left out, reported on stderr
+    // and in the JSON's params, so PAI's area share is a share of a stated area.
     let out = firefly(
         &db,
-        &["backtest", "--cut", "2024-01-01", "--train-days", "61"],
+        &[
+            "backtest",
+            "--cut",
+            "2024-01-01",
+            "--train-days",
+            "61",
+            "--methods",
+            "count",
+            "--coverage",
+            "1",
+            "--json",
+        ],
     );
-    assert_eq!(out.status.code(), Some(2));
+    assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("give a boundary or a bbox"),
+        text(&out.stderr).contains("isolated incidents far from the rest"),
         "{}",
         text(&out.stderr)
     );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let area = &v["params"]["area"];
+    assert_eq!(area["kind"], "data", "{area}");
+    let left_out = area["left_out"].as_u64().unwrap();
+    assert!((1..200).contains(&left_out), "{area}");
+    // Every stray listed lies outside Bedfordshire (no quiet village is left out).
+    let districts = planner::area::Areas::from_geojson(
+        &std::fs::read_to_string(repo("data/boundaries/bedfordshire_lad20.geojson")).unwrap(),
+        &["lad20nm"],
+        &["lad20cd"],
+    )
+    .unwrap();
+    for ll in area["left_out_lonlat"].as_array().unwrap() {
+        let (lon, lat) = (ll[0].as_f64().unwrap(), ll[1].as_f64().unwrap());
+        assert!(districts.locate(lon, lat).is_none(), "{ll}");
+    }
+    // Bedfordshire is about 1,235 km2: 1 km around its incidents is more, a box to the
+    // strays in Liverpool and Kent would be over 100 times more.
+    let cells = area["cells"].as_u64().unwrap() as f64 * 0.0025;
+    assert!((800.0..3000.0).contains(&cells), "{area}");
     let boundary = repo("data/boundaries/bedfordshire_lad20.geojson");
     let out = firefly(
         &db,

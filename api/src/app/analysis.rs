@@ -2,8 +2,11 @@
 //! `hotspots`, `backtest` and `zones` commands (and later the HTTP API) share.
 //!
 //! Study area, in the contract's order: `--boundary FILE` (cells whose centre lies inside),
-//! else `--bbox`, else the configured force boundary, else the bounding box of the incidents
-//! after filtering, with a warning when a few stray incidents stretch that box.
+//! else `--bbox`, else the configured force boundary, else the area of the data itself
+//! ([`planner::hotspots::area::data_area`]): the cells within 1 km of the incidents after
+//! filtering, with the isolated strays (police.uk's few rows geocoded far outside the force)
+//! left out and reported ([`AreaInfo`]). The area is a sparse set of cells; the dense grid
+//! zones and backtests need is built from it on demand ([`Prepared::grid`]).
 
 use crate::config::{Config, CrsChoice};
 use anyhow::{Context, anyhow, bail};
@@ -12,6 +15,7 @@ use jiff::civil::Date;
 use planner::area::Areas;
 use planner::crs::{Crs, CrsKind};
 use planner::hotspots::ScoringPoint;
+use planner::hotspots::area::{CellArea, DataAreaParams, data_area};
 use planner::hotspots::grid::{Grid, StudyArea};
 use planner::window::{Selection, WindowSpec};
 use planner::{Category, Incident, OccurredAt};
@@ -78,10 +82,81 @@ pub struct Filters {
     pub cell: f64,
 }
 
+/// Where the study area came from, and what the data's own area left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaInfo {
+    /// `boundary` (`--boundary`), `bbox`, `force-boundary` (configured) or `data`.
+    pub kind: &'static str,
+    /// Cells in the study area.
+    pub cells: usize,
+    /// For `data`: the buffer around the incidents, metres.
+    pub buffer_m: Option<f64>,
+    /// For `data`: the isolated incidents left out, lon/lat (WGS84).
+    pub left_out: Vec<(f64, f64)>,
+}
+
+impl AreaInfo {
+    /// How many left-out locations the JSON lists (the count is always complete).
+    pub const LISTED: usize = 50;
+
+    /// The `area` member of the GeoJSON's `firefly` and of backtest `params`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({"kind": self.kind, "cells": self.cells});
+        if self.kind == "data" {
+            v["buffer_m"] = self.buffer_m.into();
+            v["left_out"] = self.left_out.len().into();
+            v["left_out_lonlat"] = self
+                .left_out
+                .iter()
+                .take(Self::LISTED)
+                .map(|&(lon, lat)| serde_json::json!([round6(lon), round6(lat)]))
+                .collect::<Vec<_>>()
+                .into();
+        }
+        v
+    }
+
+    /// One line for the terminal.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            "data" => {
+                let mut s = format!(
+                    "study area: the data's own ({} cells within {:.0} m of the incidents; give --boundary, --bbox or configure the force boundary to fix it)",
+                    self.cells,
+                    self.buffer_m.unwrap_or(0.0)
+                );
+                if !self.left_out.is_empty() {
+                    let shown: Vec<String> = self
+                        .left_out
+                        .iter()
+                        .take(5)
+                        .map(|(lon, lat)| format!("{lon:.4},{lat:.4}"))
+                        .collect();
+                    s.push_str(&format!(
+                        "; left out {} isolated incidents far from the rest, e.g. at lon,lat {}{}",
+                        self.left_out.len(),
+                        shown.join(" "),
+                        if self.left_out.len() > 5 { " ..." } else { "" }
+                    ));
+                }
+                s
+            }
+            kind => format!("study area: {kind} ({} cells)", self.cells),
+        }
+    }
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
 /// Incidents ready to score, with what was left out and why.
 pub struct Prepared {
     pub crs: Crs,
-    pub grid: Grid,
+    /// The study area's cells (sparse): what hotspot scoring reads.
+    pub area: CellArea,
+    pub area_info: AreaInfo,
+    grid: std::sync::OnceLock<Grid>,
     pub points: Vec<ScoringPoint>,
     pub excluded_category: usize,
     pub excluded_dates: usize,
@@ -92,6 +167,18 @@ pub struct Prepared {
     pub latest: Option<Timestamp>,
     /// A warning for the user, e.g. about a stretched bounding box.
     pub warnings: Vec<String>,
+}
+
+impl Prepared {
+    /// The dense grid of the study area (zones, backtests, `ensemble`), built on first use:
+    /// refused when the rectangle around the area is too large to hold densely.
+    pub fn grid(&self) -> anyhow::Result<&Grid> {
+        if let Some(g) = self.grid.get() {
+            return Ok(g);
+        }
+        let g = Grid::from_area(&self.area).map_err(|e| anyhow!("{e}"))?;
+        Ok(self.grid.get_or_init(|| g))
+    }
 }
 
 /// Parses `YYYY-MM-DD` or `YYYY-MM` (a month means its first day for `from`, its last for
@@ -184,7 +271,17 @@ pub fn read_areas(path: &std::path::Path) -> anyhow::Result<Areas> {
     .with_context(|| format!("boundary {}", path.display()))
 }
 
-/// Applies the filters, projects, and builds the study-area grid.
+/// How the data's own study area is drawn (the planner's defaults: 1 km around the
+/// incidents; strays have fewer than 4 others within 1 km and no dense incident within 10 km).
+pub const DATA_AREA: DataAreaParams = DataAreaParams {
+    buffer: 1000.0,
+    radius: 1000.0,
+    min_neighbours: 4,
+    link: 10_000.0,
+    min_incidents: 500,
+};
+
+/// Applies the filters, projects, and builds the study area.
 pub fn prepare(
     config: &Config,
     incidents: &[Incident],
@@ -240,41 +337,67 @@ pub fn prepare(
             Err(_) => unprojectable += 1,
         }
     }
-    let mut warnings = Vec::new();
-    let area = if let Some(path) = filters.boundary.as_ref() {
-        StudyArea::Boundary(
+    let warnings = Vec::new();
+    let mut left_out = Vec::new();
+    let (kind, area) = if let Some(path) = filters.boundary.as_ref() {
+        let a = StudyArea::Boundary(
             read_areas(path)?
                 .projected(&crs)
                 .context("projecting the boundary")?,
-        )
+        );
+        ("boundary", a)
     } else if let Some([w, s, e, n]) = filters.bbox {
         let a = crs.project(w, s).context("--bbox south-west corner")?;
         let b = crs.project(e, n).context("--bbox north-east corner")?;
-        StudyArea::BBox {
+        let a = StudyArea::BBox {
             min_x: a.x.min(b.x),
             min_y: a.y.min(b.y),
             max_x: a.x.max(b.x),
             max_y: a.y.max(b.y),
-        }
+        };
+        ("bbox", a)
     } else if let Some(path) = &config.boundary {
-        StudyArea::Boundary(read_areas(path)?.projected(&crs).with_context(|| {
+        let a = StudyArea::Boundary(read_areas(path)?.projected(&crs).with_context(|| {
             format!(
                 "the force boundary {} cannot be used with these incidents (set by \
                          `boundary` in the config file, FIREFLY_BOUNDARY or --boundary-file; \
                          give --bbox W,S,E,N or --boundary FILE for this data's area)",
                 path.display()
             )
-        })?)
+        })?);
+        ("force-boundary", a)
     } else {
-        if let Some(w) = stretched_bbox_warning(&points) {
-            warnings.push(w);
+        let xy: Vec<(f64, f64)> = points.iter().map(|p| (p.x, p.y)).collect();
+        let cell = filters.cell;
+        if !(cell.is_finite() && cell > 0.0) {
+            bail!("cell size must be a positive number of metres, got {cell}");
         }
-        StudyArea::Points
+        if xy.is_empty() {
+            bail!("no incidents to take a study area from; give a boundary or a bbox");
+        }
+        let d = data_area(&xy, cell, &DATA_AREA);
+        left_out = d
+            .left_out
+            .iter()
+            .map(|&i| {
+                crs.unproject(xy[i].0, xy[i].1)
+                    .unwrap_or((f64::NAN, f64::NAN))
+            })
+            .collect();
+        ("data", StudyArea::Cells(d.area))
     };
-    let grid = Grid::for_area(filters.cell, &area, points.iter().map(|p| (p.x, p.y)))?;
+    let area = area.cells(filters.cell, points.iter().map(|p| (p.x, p.y)))?;
+    let area_info = AreaInfo {
+        kind,
+        cells: area.len(),
+        buffer_m: (kind == "data").then_some(DATA_AREA.buffer),
+        left_out,
+    };
     Ok(Prepared {
         crs,
-        grid,
+        area,
+        area_info,
+        grid: std::sync::OnceLock::new(),
         points,
         excluded_category,
         excluded_dates,
@@ -283,30 +406,6 @@ pub fn prepare(
         unprojectable,
         latest,
         warnings,
-    })
-}
-
-/// Warns when the full bounding box is far larger than the one holding 99 % of points:
-/// every area share, and so every PAI, would be meaningless.
-fn stretched_bbox_warning(points: &[ScoringPoint]) -> Option<String> {
-    if points.len() < 100 {
-        return None;
-    }
-    let quantiles = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-        (at(0.0), at(0.005), at(0.995), at(1.0))
-    };
-    let (x0, x1, x2, x3) = quantiles(points.iter().map(|p| p.x).collect());
-    let (y0, y1, y2, y3) = quantiles(points.iter().map(|p| p.y).collect());
-    let full = (x3 - x0) * (y3 - y0);
-    let core = ((x2 - x1) * (y2 - y1)).max(1.0);
-    (full > 4.0 * core).then(|| {
-        format!(
-            "the study area is the bounding box of the incidents, and a few stray incidents make it {:.0} times larger than the box holding 99 % of them; \
-             give --boundary FILE or --bbox W,S,E,N (or configure the force boundary) so that area shares and PAI mean something",
-            full / core
-        )
     })
 }
 

@@ -153,23 +153,57 @@ pub const WORK_BUDGET: f64 = 2e9;
 /// Most features (cells or zones) one answer over HTTP may hold.
 pub const MAX_FEATURES: usize = 500_000;
 
-/// The work of scoring `prepared`'s grid with `method`, in kernel evaluations: every
-/// study-area cell gathers the bins, and every point is visited by the cells, within the
-/// method's radius: (cells + points) x pi (radius / cell)^2 per radius-based pass. Count is
-/// one pass over cells and points. A pure function of the request and the grid, checked
-/// before anything is scored.
+/// The work of scoring `prepared`'s study area with `method`, in kernel evaluations. Scoring
+/// is sparse (`planner::hotspots::sparse`): only the cells within the method's radius of a
+/// cell holding an incident are held, each gathering the points within its radius, so a pass
+/// costs about (held cells + points) x pi (radius / cell)^2, with held cells at most the
+/// occupied cells x the disc (and at most the study area). Gi* also counts the neighbours of
+/// every study-area cell once (a row lookup per disc row). Count is one pass over the points.
+/// A pure function of the request and the selection, checked before anything is scored.
 pub fn work(method: Method, params: &MethodParams, prepared: &Prepared) -> f64 {
-    let cell = prepared.grid.cell_size().max(1e-9);
-    let n = (prepared.grid.n_inside() + prepared.points.len()) as f64;
-    let pass = |radius: f64| n * (std::f64::consts::PI * (radius / cell).powi(2)).max(1.0);
+    let area = &prepared.area;
+    let cell = area.cell_size().max(1e-9);
+    let occupied = {
+        let mut cells: Vec<usize> = prepared
+            .points
+            .iter()
+            .filter_map(|p| area.locate(p.x, p.y))
+            .collect();
+        cells.sort_unstable();
+        cells.dedup();
+        cells.len() as f64
+    };
+    let n_area = area.len() as f64;
+    let points = prepared.points.len() as f64;
+    let disc = |radius: f64| (std::f64::consts::PI * (radius / cell + 0.5).powi(2)).max(1.0);
+    let pass = |radius: f64| ((occupied * disc(radius)).min(n_area) + points) * disc(radius);
     let prospective = planner::hotspots::prospective::NearRepeat::default().max_distance;
     match method {
-        Method::Count => n,
+        Method::Count => points + occupied,
         Method::Kde => pass(params.bandwidth),
-        Method::GiStar => pass(params.distance),
-        // Prospective (its near-repeat reach), and any blend of the methods: every pass.
-        _ => pass(params.bandwidth) + pass(params.distance) + pass(prospective),
+        Method::GiStar => pass(params.distance) + n_area * (2.0 * params.distance / cell + 1.0),
+        Method::Prospective => pass(prospective),
+        // The blend scores densely, every component over every cell.
+        Method::Ensemble => {
+            let dense = |radius: f64| (n_area + points) * disc(radius);
+            dense(params.bandwidth) + dense(params.distance) + dense(prospective)
+        }
     }
+}
+
+/// The work of writing one feature, in kernel evaluations: a cell's polygon and properties
+/// cost a few microseconds, and at this weight the budget refuses `all_cells` over more
+/// than [`MAX_FEATURES`] cells before anything is scored.
+pub const FEATURE_WORK: f64 = WORK_BUDGET / MAX_FEATURES as f64;
+
+/// [`work`] of a whole request: with `all_cells` every study-area cell is also written.
+pub fn request_work(req: &HotspotRequest, prepared: &Prepared) -> f64 {
+    let listed = if req.all_cells {
+        prepared.area.len() as f64 * FEATURE_WORK
+    } else {
+        0.0
+    };
+    work(req.method, &req.params, prepared) + listed
 }
 
 /// A scored grid with what produced it.
@@ -222,8 +256,9 @@ pub fn compute(
     let prepared = analysis::prepare(config, incidents, &filters).map_err(Failure::Invalid)?;
     on_prepared(&prepared)?;
     let params = params(config, &prepared, req).map_err(Failure::Invalid)?;
-    let scored = planner::hotspots::score(req.method, &prepared.grid, &prepared.points, &params)
-        .map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
+    let scored =
+        planner::hotspots::score_area(req.method, &prepared.area, &prepared.points, &params)
+            .map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
     Ok(Hotspots {
         prepared,
         scored,
@@ -233,17 +268,18 @@ pub fn compute(
     })
 }
 
-/// What the filters kept and left out, in one line.
+/// What the filters kept and left out, and the study area, in two lines.
 pub fn selection_report(p: &Prepared) -> String {
     format!(
-        "selected {} incidents in {}; left out: {} by category, {} by date, {} outside the time window, {} not projectable; {} month-only incidents count for place only",
+        "selected {} incidents in {}; left out: {} by category, {} by date, {} outside the time window, {} not projectable; {} month-only incidents count for place only\n{}",
         p.points.len(),
         p.crs.kind(),
         p.excluded_category,
         p.excluded_dates,
         p.excluded_window,
         p.unprojectable,
-        p.place_only
+        p.place_only,
+        p.area_info.describe()
     )
 }
 
@@ -252,78 +288,350 @@ fn round(v: f64, places: i32) -> f64 {
     (v * f).round() / f
 }
 
-/// The cell's polygon in WGS84, counter-clockwise, closed.
-fn cell_ring(prepared: &Prepared, col: i64, row: i64) -> Vec<Value> {
-    let c = prepared.grid.cell_size();
-    let (x0, y0) = (col as f64 * c, row as f64 * c);
-    [
-        (x0, y0),
-        (x0 + c, y0),
-        (x0 + c, y0 + c),
-        (x0, y0 + c),
-        (x0, y0),
-    ]
-    .iter()
-    .map(|&(x, y)| {
-        let (lon, lat) = prepared.crs.unproject(x, y).unwrap_or((f64::NAN, f64::NAN));
-        json!([round(lon, 7), round(lat, 7)])
-    })
-    .collect()
+/// What the server adds to the hotspot GeoJSON: members of `firefly` (its warnings, the
+/// disclosure note) and, for roles that see aggregates only, the small-number rule.
+#[derive(Debug, Clone, Default)]
+pub struct GeoJsonExtras {
+    /// Extra members of `firefly`, written after the contract's.
+    pub firefly: serde_json::Map<String, Value>,
+    /// `(min_count, round_to)`: cells holding fewer than `min_count` incidents are left out,
+    /// counts are rounded to the nearest `round_to`, and `weight` is withheld.
+    pub aggregate: Option<(u32, u32)>,
 }
 
-/// The contract's hotspot FeatureCollection.
-pub fn geojson(h: &Hotspots) -> Value {
-    let (prepared, scored, params, filters) = (&h.prepared, &h.scored, &h.params, &h.filters);
-    let features: Vec<Value> = scored
-        .cells
-        .iter()
-        .map(|cell| {
-            let mut props = json!({
-                "id": cell.id, "col": cell.col, "row": cell.row,
-                "x": round(cell.x, 2), "y": round(cell.y, 2),
-                "count": cell.count, "weight": cell.weight, "score": cell.score,
-                "rank": cell.rank, "percentile": round(cell.percentile, 4),
-            });
-            if let (Some(g), Some(map)) = (&cell.gistar, props.as_object_mut()) {
-                map.insert("z".into(), json!(g.z));
-                map.insert("p".into(), json!(g.p));
-                map.insert("q".into(), json!(g.q));
-                map.insert("class".into(), json!(g.class.as_str()));
-            }
-            json!({
-                "type": "Feature",
-                "id": cell.id,
-                "geometry": {"type": "Polygon", "coordinates": [cell_ring(prepared, cell.col, cell.row)]},
-                "properties": props,
-            })
-        })
-        .collect();
-    json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "firefly": {
-            "method": scored.method.as_str(),
-            "params": {
-                "cell": filters.cell,
-                "bandwidth": params.bandwidth,
-                "distance": params.distance,
-                "half_life_days": params.half_life_days,
-                "as_of": params.as_of.to_string(),
-                "window": filters.window.to_string(),
-                "from": filters.from.map(|d| d.to_string()),
-                "to": filters.to.map(|d| d.to_string()),
-                "categories": filters.categories.describe(),
-                "tz": params.tz.iana_name(),
-                "crs": format!("EPSG:{}", prepared.crs.kind().epsg()),
-            },
-            "n_cells": scored.n_cells,
-            "n_incidents": scored.n_incidents,
-            "n_untimed": scored.n_untimed,
-            "n_outside": scored.n_outside,
-            "hour_profile": hour_profile(prepared, params),
-            "validation": h.validation,
-            "generated_at": jiff::Timestamp::now().to_string(),
+/// Appends the decimal digits of `v`.
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
         }
+    }
+    out.extend_from_slice(&digits[k..]);
+}
+
+fn push_i64(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, v.unsigned_abs());
+}
+
+/// Appends `v` with a fixed number of decimals (`places` <= 9), like `{v:.places$}` but
+/// without the float formatting machinery: `round(v 10^places)` as an integer. Non-finite
+/// values are written as `null`.
+fn push_fixed(out: &mut Vec<u8>, v: f64, places: u32) {
+    if !v.is_finite() {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    let scale = 10u64.pow(places);
+    let scaled = (v.abs() * scale as f64).round();
+    if scaled >= 9e15 {
+        push_float(out, v);
+        return;
+    }
+    let scaled = scaled as u64;
+    if v < 0.0 && scaled != 0 {
+        out.push(b'-');
+    }
+    push_u64(out, scaled / scale);
+    if places > 0 {
+        out.push(b'.');
+        let frac = scaled % scale;
+        let mut d = scale / 10;
+        while d > 0 {
+            out.push(b'0' + ((frac / d) % 10) as u8);
+            d /= 10;
+        }
+    }
+}
+
+/// Appends `v` as the shortest decimal that reads back as the same f64 (`ryu`, as
+/// serde_json writes numbers: `0.1`, `2.5e-7`), or `null` when not finite.
+fn push_float(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// The WGS84 corners of the listed cells, each projected once (neighbouring cells share
+/// corners): a dense table over the rectangle of corners when the cells fill most of it
+/// (`--all-cells`, a map viewport), projected on every core, else a map filled on demand.
+enum Corners {
+    Table {
+        col0: i64,
+        row0: i64,
+        ncols: usize,
+        lonlat: Vec<(f64, f64)>,
+    },
+    Map(std::collections::HashMap<(i64, i64), (f64, f64)>),
+}
+
+impl Corners {
+    fn new(prepared: &Prepared, cells: &[planner::hotspots::ScoredCell]) -> Corners {
+        let (mut c0, mut r0, mut c1, mut r1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+        for c in cells {
+            (c0, r0, c1, r1) = (c0.min(c.col), r0.min(c.row), c1.max(c.col), r1.max(c.row));
+        }
+        let (ncols, nrows) = ((c1 - c0 + 2).max(0) as u64, (r1 - r0 + 2).max(0) as u64);
+        if cells.is_empty() || ncols * nrows > 4 * cells.len() as u64 + 64 {
+            return Corners::Map(std::collections::HashMap::with_capacity(2 * cells.len()));
+        }
+        let (ncols, nrows) = (ncols as usize, nrows as usize);
+        let size = prepared.area.cell_size();
+        let crs = &prepared.crs;
+        let mut lonlat = vec![(f64::NAN, f64::NAN); ncols * nrows];
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8);
+        let rows_per = nrows.div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for (t, chunk) in lonlat.chunks_mut(rows_per * ncols).enumerate() {
+                s.spawn(move || {
+                    for (k, v) in chunk.iter_mut().enumerate() {
+                        let (c, r) = ((k % ncols) as i64, (t * rows_per + k / ncols) as i64);
+                        *v = crs
+                            .unproject((c0 + c) as f64 * size, (r0 + r) as f64 * size)
+                            .unwrap_or((f64::NAN, f64::NAN));
+                    }
+                });
+            }
+        });
+        Corners::Table {
+            col0: c0,
+            row0: r0,
+            ncols,
+            lonlat,
+        }
+    }
+
+    /// The corner from the table (`None` for the map).
+    fn table(&self, col: i64, row: i64) -> Option<(f64, f64)> {
+        match self {
+            Corners::Table {
+                col0,
+                row0,
+                ncols,
+                lonlat,
+            } => Some(lonlat[(row - *row0) as usize * *ncols + (col - *col0) as usize]),
+            Corners::Map(_) => None,
+        }
+    }
+
+    fn get(&mut self, prepared: &Prepared, col: i64, row: i64) -> (f64, f64) {
+        match self {
+            Corners::Table { .. } => self.table(col, row).unwrap_or((f64::NAN, f64::NAN)),
+            Corners::Map(map) => *map.entry((col, row)).or_insert_with(|| {
+                let c = prepared.area.cell_size();
+                prepared
+                    .crs
+                    .unproject(col as f64 * c, row as f64 * c)
+                    .unwrap_or((f64::NAN, f64::NAN))
+            }),
+        }
+    }
+}
+
+/// Appends one feature (with a leading comma), or nothing when the small-number rule
+/// leaves the cell out.
+fn push_feature(
+    buf: &mut Vec<u8>,
+    cell: &planner::hotspots::ScoredCell,
+    corner: &mut dyn FnMut(i64, i64) -> (f64, f64),
+    aggregate: Option<(u32, u32)>,
+) {
+    let mut count = cell.count;
+    if let Some((min_count, round_to)) = aggregate {
+        if count < min_count {
+            return;
+        }
+        let r = round_to.max(1);
+        count = (count + r / 2) / r * r;
+    }
+    let (col, row) = (cell.col, cell.row);
+    let id = |buf: &mut Vec<u8>| {
+        buf.push(b'"');
+        push_i64(buf, col);
+        buf.push(b'_');
+        push_i64(buf, row);
+        buf.push(b'"');
+    };
+    buf.extend_from_slice(br#",{"type":"Feature","id":"#);
+    id(buf);
+    buf.extend_from_slice(br#","geometry":{"type":"Polygon","coordinates":[["#);
+    for (k, (dc, dr)) in [(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)].iter().enumerate() {
+        let (lon, lat) = corner(col + dc, row + dr);
+        if k > 0 {
+            buf.push(b',');
+        }
+        buf.push(b'[');
+        push_fixed(buf, lon, 6);
+        buf.push(b',');
+        push_fixed(buf, lat, 6);
+        buf.push(b']');
+    }
+    buf.extend_from_slice(br#"]]},"properties":{"id":"#);
+    id(buf);
+    buf.extend_from_slice(br#","col":"#);
+    push_i64(buf, col);
+    buf.extend_from_slice(br#","row":"#);
+    push_i64(buf, row);
+    buf.extend_from_slice(br#","x":"#);
+    push_fixed(buf, cell.x, 1);
+    buf.extend_from_slice(br#","y":"#);
+    push_fixed(buf, cell.y, 1);
+    buf.extend_from_slice(br#","count":"#);
+    push_u64(buf, count.into());
+    if aggregate.is_none() {
+        buf.extend_from_slice(br#","weight":"#);
+        push_float(buf, cell.weight);
+    }
+    buf.extend_from_slice(br#","score":"#);
+    push_float(buf, cell.score);
+    buf.extend_from_slice(br#","rank":"#);
+    push_u64(buf, cell.rank.into());
+    buf.extend_from_slice(br#","percentile":"#);
+    push_float(buf, round(cell.percentile, 4));
+    if let Some(g) = &cell.gistar {
+        buf.extend_from_slice(br#","z":"#);
+        push_float(buf, g.z);
+        buf.extend_from_slice(br#","p":"#);
+        push_float(buf, g.p);
+        buf.extend_from_slice(br#","q":"#);
+        push_float(buf, g.q);
+        buf.extend_from_slice(br#","class":""#);
+        buf.extend_from_slice(g.class.as_str().as_bytes());
+        buf.push(b'"');
+    }
+    buf.extend_from_slice(b"}}");
+}
+
+/// Writes the contract's hotspot FeatureCollection to `w`, feature by feature, without
+/// building a JSON tree. Precision: lon/lat 6 decimals (about 0.1 m, RFC 7946's advice),
+/// projected x, y 1 decimal metre, percentile 4 decimals, every other number (weight, score,
+/// z, p, q) the shortest decimal that reads back as the same f64.
+pub fn write_geojson(
+    w: &mut dyn std::io::Write,
+    h: &Hotspots,
+    extras: &GeoJsonExtras,
+) -> anyhow::Result<()> {
+    let scored = &h.scored;
+    let prepared = &h.prepared;
+    let mut corners = Corners::new(prepared, &scored.cells);
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 17);
+    w.write_all(br#"{"type":"FeatureCollection","features":["#)?;
+    let mut first = true;
+    // Leading commas: the first feature written drops its own.
+    let mut emit = |w: &mut dyn std::io::Write, bytes: &[u8]| -> std::io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let skip = usize::from(std::mem::take(&mut first));
+        w.write_all(&bytes[skip..])
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    if matches!(corners, Corners::Table { .. }) && threads > 1 && scored.cells.len() >= 8192 {
+        // Batches formatted on every core, written in order.
+        let table = &corners;
+        for batch in scored.cells.chunks(1 << 15) {
+            let parts: Vec<Vec<u8>> = std::thread::scope(|s| {
+                let handles: Vec<_> = batch
+                    .chunks(batch.len().div_ceil(threads))
+                    .map(|chunk| {
+                        s.spawn(move || {
+                            let mut b = Vec::with_capacity(chunk.len() * 480);
+                            let mut corner =
+                                |c, r| table.table(c, r).unwrap_or((f64::NAN, f64::NAN));
+                            for cell in chunk {
+                                push_feature(&mut b, cell, &mut corner, extras.aggregate);
+                            }
+                            b
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+            for part in &parts {
+                emit(w, part)?;
+            }
+        }
+    } else {
+        let mut corner = |c, r| corners.get(prepared, c, r);
+        for cell in &scored.cells {
+            push_feature(&mut buf, cell, &mut corner, extras.aggregate);
+            if buf.len() >= 1 << 16 {
+                emit(w, &buf)?;
+                buf.clear();
+            }
+        }
+    }
+    emit(w, &buf)?;
+    buf.clear();
+    buf.extend_from_slice(br#"],"firefly":"#);
+    let mut meta = firefly_member(h);
+    if let Some(map) = meta.as_object_mut() {
+        for (k, v) in &extras.firefly {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    serde_json::to_writer(&mut buf, &meta)?;
+    buf.extend_from_slice(b"}");
+    w.write_all(&buf)?;
+    Ok(())
+}
+
+/// [`write_geojson`] into bytes (the server's cached body).
+pub fn geojson_bytes(h: &Hotspots, extras: &GeoJsonExtras) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    write_geojson(&mut out, h, extras)?;
+    Ok(out)
+}
+
+/// The contract's hotspot FeatureCollection as a JSON tree (tests and small answers; the
+/// CLI and the server stream it with [`write_geojson`]).
+pub fn geojson(h: &Hotspots) -> Value {
+    let bytes = geojson_bytes(h, &GeoJsonExtras::default()).unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+/// The collection's `firefly` member.
+fn firefly_member(h: &Hotspots) -> Value {
+    let (prepared, scored, params, filters) = (&h.prepared, &h.scored, &h.params, &h.filters);
+    json!({
+        "method": scored.method.as_str(),
+        "params": {
+            "cell": filters.cell,
+            "bandwidth": params.bandwidth,
+            "distance": params.distance,
+            "half_life_days": params.half_life_days,
+            "as_of": params.as_of.to_string(),
+            "window": filters.window.to_string(),
+            "from": filters.from.map(|d| d.to_string()),
+            "to": filters.to.map(|d| d.to_string()),
+            "categories": filters.categories.describe(),
+            "tz": params.tz.iana_name(),
+            "crs": format!("EPSG:{}", prepared.crs.kind().epsg()),
+        },
+        "area": prepared.area_info.to_json(),
+        "n_cells": scored.n_cells,
+        "n_incidents": scored.n_incidents,
+        "n_untimed": scored.n_untimed,
+        "n_outside": scored.n_outside,
+        "hour_profile": hour_profile(prepared, params),
+        "validation": h.validation,
+        "generated_at": jiff::Timestamp::now().to_string(),
     })
 }
 
@@ -332,7 +640,8 @@ pub fn geojson(h: &Hotspots) -> Value {
 /// slider multiplies month-only scores by, so a quiet hour is not drawn like the peak.
 fn hour_profile(prepared: &Prepared, params: &ScoringParams) -> Value {
     use planner::hotspots::{prior, profile, weights};
-    let weighed = weights::weigh(&prepared.grid, &prepared.points, params);
+    let weighed =
+        weights::weigh_located(|x, y| prepared.area.locate(x, y), &prepared.points, params);
     let profiles = profile::hour_profiles(&weighed.points, &params.tz, &prior::nte_prior())
         .expect("the built-in prior is a valid profile");
     let (area, n_timed) = (profiles.area(), profiles.n_timed);

@@ -21,13 +21,13 @@ use serde_json::{Value, json};
 /// `{"available": false, "reason"}` when the data hold no period to test on.
 pub fn of(h: &Hotspots) -> Value {
     let spec = ValidationSpec::new(h.filters.window.clone());
-    let result = planner::backtest::validate(
-        &h.prepared.points,
-        &h.prepared.grid,
-        &h.params,
-        h.scored.method,
-        &spec,
-    );
+    // Backtests score the dense grid of the study area (built once, on first use).
+    let grid = match h.prepared.grid() {
+        Ok(grid) => grid,
+        Err(e) => return json!({"available": false, "reason": format!("{e:#}")}),
+    };
+    let result =
+        planner::backtest::validate(&h.prepared.points, grid, &h.params, h.scored.method, &spec);
     match result {
         Ok(v) => block(&v),
         Err(e) => unavailable(&e.to_string()),

@@ -86,7 +86,8 @@ pub struct CandidateScore {
 /// candidate (KDE) wins ties and stands when nothing could be validated (less than two
 /// months of history), and the reason says so.
 pub fn choose_method(
-    prepared: &Prepared,
+    points: &[planner::hotspots::ScoringPoint],
+    grid: &planner::hotspots::grid::Grid,
     params: &ScoringParams,
     window: &WindowSpec,
 ) -> MethodChoice {
@@ -96,13 +97,7 @@ pub fn choose_method(
     let candidates: Vec<CandidateScore> = AUTO_CANDIDATES
         .iter()
         .map(|&method| {
-            let v = planner::backtest::validate(
-                &prepared.points,
-                &prepared.grid,
-                params,
-                method,
-                &spec,
-            );
+            let v = planner::backtest::validate(points, grid, params, method, &spec);
             let pai = v.ok().and_then(|v| {
                 periods = periods.max(v.periods.len());
                 v.rows.first().and_then(|r| r.method.pai)
@@ -208,8 +203,8 @@ pub fn work(req: &ZoneRequest, prepared: &Prepared) -> f64 {
                 * super::validation::SCORINGS
         }
     };
-    let cell = prepared.grid.cell_size();
-    let hot = (req.hot_percent / 100.0 * prepared.grid.n_inside() as f64).max(1.0);
+    let cell = prepared.area.cell_size();
+    let hot = (req.hot_percent / 100.0 * prepared.area.len() as f64).max(1.0);
     let piece = std::f64::consts::PI * req.max_radius.max(1.0).powi(2);
     let k = (hot * cell * cell / piece).max(1.0);
     score + hot * k * 100.0
@@ -243,16 +238,17 @@ pub fn build_from(
         config.tz.clone(),
     );
     req.params.apply(&mut params);
+    let grid = prepared.grid().map_err(Failure::Invalid)?;
     let (method, choice) = match req.method {
         ZoneMethod::Fixed(m) => (m, None),
         ZoneMethod::Auto => {
-            let choice = choose_method(&prepared, &params, &filters.window);
+            let choice = choose_method(&prepared.points, grid, &params, &filters.window);
             (choice.method, Some(choice))
         }
     };
-    let weighed = weights::weigh(&prepared.grid, &prepared.points, &params);
-    let totals = weights::cell_totals(&prepared.grid, &weighed.points);
-    let scores = method_scores(method, &prepared.grid, &weighed, &totals, &params)
+    let weighed = weights::weigh(grid, &prepared.points, &params);
+    let totals = weights::cell_totals(grid, &weighed.points);
+    let scores = method_scores(method, grid, &weighed, &totals, &params)
         .map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
     let venues: Vec<ZoneVenue> = premises
         .into_iter()
@@ -275,7 +271,7 @@ pub fn build_from(
         ..ZoneParams::default()
     };
     let input = ZoneInput {
-        grid: &prepared.grid,
+        grid,
         scores: &scores.score,
         points: &weighed.points,
         tz: &config.tz,

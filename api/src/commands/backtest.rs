@@ -121,17 +121,28 @@ pub fn run(config: &Config, args: BacktestArgs) -> Result<(), Failure> {
             .collect::<anyhow::Result<_>>()
             .map_err(invalid)?
     };
-    let result = backtest::evaluate(&prepared.points, &prepared.grid, &params, &spec, &periods)
-        .map_err(|e| invalid(anyhow!("{e}")))?;
+    let result = backtest::evaluate(
+        &prepared.points,
+        prepared.grid().map_err(invalid)?,
+        &params,
+        &spec,
+        &periods,
+    )
+    .map_err(|e| invalid(anyhow!("{e}")))?;
     if result.results.iter().all(|r| r.test_incidents == 0) {
         eprintln!(
             "firefly: warning: no test incidents after {cut}: check --cut, --test-days and --window against the data"
         );
     }
     if args.json {
+        // The study area goes with the parameters: PAI's area share is a share of it.
+        let mut value = serde_json::to_value(&result).context("serialising the backtest")?;
+        if let Some(params) = value.get_mut("params").and_then(|p| p.as_object_mut()) {
+            params.insert("area".into(), prepared.area_info.to_json());
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&result).context("serialising the backtest")?
+            serde_json::to_string_pretty(&value).context("serialising the backtest")?
         );
     } else {
         print!("{}", result.to_table());

@@ -155,21 +155,29 @@ pub fn run(config: &Config, args: HotspotArgs) -> Result<(), Failure> {
     if !args.no_validation {
         result.validation = Some(validation::of(&result));
     }
-    let body = match args.format {
-        OutputFormat::Geojson => {
-            let mut s = serde_json::to_string(&hotspots::geojson(&result))
-                .context("serialising GeoJSON")?;
-            s.push('\n');
-            s
+    let write = |w: &mut dyn Write| -> anyhow::Result<()> {
+        match args.format {
+            OutputFormat::Geojson => {
+                hotspots::write_geojson(w, &result, &hotspots::GeoJsonExtras::default())?;
+                w.write_all(b"\n")?;
+            }
+            OutputFormat::Csv => w.write_all(hotspots::csv(&result)?.as_bytes())?,
         }
-        OutputFormat::Csv => hotspots::csv(&result)?,
+        w.flush()?;
+        Ok(())
     };
     match &args.output {
-        Some(path) => std::fs::write(path, body)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => match std::io::stdout().write_all(body.as_bytes()) {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            write(&mut std::io::BufWriter::with_capacity(1 << 16, file))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => match write(&mut std::io::BufWriter::new(std::io::stdout().lock())) {
             // `firefly hotspots | head` is fine: the reader has what it wanted.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(e)
+                if e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
             other => other.context("writing to stdout")?,
         },
     }

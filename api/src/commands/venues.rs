@@ -212,7 +212,8 @@ pub fn profile(config: &Config, args: ProfileArgs) -> Result<(), Failure> {
         prepared.latest.unwrap_or_else(jiff::Timestamp::now),
         config.tz.clone(),
     );
-    let weighed = weights::weigh(&prepared.grid, &prepared.points, &params);
+    let weighed =
+        weights::weigh_located(|x, y| prepared.area.locate(x, y), &prepared.points, &params);
     let profiles = hour_profiles(&weighed.points, &config.tz, &nte_prior())
         .map_err(|e| Failure::Invalid(anyhow!("{e}")))?;
     let area = profiles.area();

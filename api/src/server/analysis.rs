@@ -5,9 +5,9 @@
 //! (request, data version); see `cache`.
 //!
 //! Parameters that name server files (`--calendar`, `--boundary`, `--harm`) are not offered:
-//! the study area is the bbox if given, else the configured force boundary. Grids are
-//! capped at [`MAX_API_CELLS`] so one request cannot take the server's memory, the work of
-//! a request at [`hotspots::WORK_BUDGET`] kernel evaluations and its answer at
+//! the study area is the bbox if given, else the configured force boundary, else the data's
+//! own. Scoring is sparse (no dense grid to cap); the work of a request (cells held and
+//! written included) is capped at [`hotspots::WORK_BUDGET`] kernel evaluations and its answer at
 //! [`hotspots::MAX_FEATURES`] features (422 before scoring, or before answering); each user
 //! may start [`super::cache::MISSES_PER_MINUTE`] computations a minute (429 beyond).
 //!
@@ -51,8 +51,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::sync::atomic::Ordering;
 
-/// Most cells a grid requested over HTTP may have (the CLI allows more).
-pub const MAX_API_CELLS: usize = 2_000_000;
 /// Cell sizes accepted over HTTP, metres.
 pub const CELL_RANGE: std::ops::RangeInclusive<f64> = 10.0..=5_000.0;
 /// Bandwidths and distances accepted over HTTP, metres.
@@ -144,25 +142,19 @@ fn check_aggregate(req: &HotspotRequest, role: crate::roles::Role) -> Result<(),
 }
 
 /// Small-number suppression of a hotspot answer (see the module's docs).
-fn suppress(value: &mut Value) {
-    let mut left_out = 0u64;
-    if let Some(features) = value.get_mut("features").and_then(Value::as_array_mut) {
-        features.retain_mut(|f| {
-            let Some(props) = f.get_mut("properties").and_then(Value::as_object_mut) else {
-                return false;
-            };
-            let count = props.get("count").and_then(Value::as_u64).unwrap_or(0);
-            if count < MIN_COUNT {
-                left_out += 1;
-                return false;
-            }
-            let rounded = (count + ROUND_TO / 2) / ROUND_TO * ROUND_TO;
-            props.insert("count".into(), Value::from(rounded));
-            props.remove("weight");
-            true
-        });
-    }
-    if let Some(meta) = value.get_mut("firefly").and_then(Value::as_object_mut) {
+fn aggregate_extras(result: &hotspots::Hotspots) -> hotspots::GeoJsonExtras {
+    let left_out = result
+        .scored
+        .cells
+        .iter()
+        .filter(|c| u64::from(c.count) < MIN_COUNT)
+        .count();
+    let mut extras = hotspots::GeoJsonExtras {
+        aggregate: Some((MIN_COUNT as u32, ROUND_TO as u32)),
+        ..Default::default()
+    };
+    {
+        let meta = &mut extras.firefly;
         meta.insert(
             "disclosure".into(),
             serde_json::json!({
@@ -174,6 +166,7 @@ fn suppress(value: &mut Value) {
             }),
         );
     }
+    extras
 }
 
 /// Hotspot parameters: the CLI's flags, by the same names (`half_life` for `--half-life`).
@@ -311,21 +304,13 @@ pub(super) fn api_names(e: Failure) -> AppError {
     }
 }
 
-/// Refuses grids too large to score over HTTP and requests whose estimated `work` (kernel
-/// evaluations, see [`hotspots::work`]) is over [`hotspots::WORK_BUDGET`], before any
-/// scoring; collects the selection's warnings.
+/// Refuses requests whose estimated `work` (kernel evaluations, see [`hotspots::work`]) is
+/// over [`hotspots::WORK_BUDGET`], before any scoring; collects the selection's warnings.
 pub(super) fn guard<'a>(
     warnings: &'a mut Vec<String>,
     work: impl Fn(&Prepared) -> f64 + 'a,
 ) -> impl FnMut(&Prepared) -> Result<(), Failure> + 'a {
     move |prepared| {
-        if prepared.grid.len() > MAX_API_CELLS {
-            return Err(Failure::Invalid(anyhow!(
-                "the grid would have {} cells, more than the {} the API scores; use a larger cell or a smaller bbox",
-                prepared.grid.len(),
-                MAX_API_CELLS
-            )));
-        }
         let work = work(prepared);
         if work > hotspots::WORK_BUDGET {
             return Err(Failure::Invalid(anyhow!(
@@ -614,7 +599,7 @@ pub async fn hotspots(
         audit,
         move |incidents, _| {
             let mut warnings = Vec::new();
-            let method = (req.method, req.params.clone());
+            let for_work = req.clone();
             // Without a bbox the validation runs on this very grid: count its scorings.
             let scorings = if validate && req.filters.bbox.is_none() {
                 validation::SCORINGS
@@ -626,7 +611,7 @@ pub async fn hotspots(
                 incidents,
                 &req,
                 &mut guard(&mut warnings, |p| {
-                    hotspots::work(method.0, &method.1, p) * scorings
+                    hotspots::request_work(&for_work, p) * scorings
                 }),
             )?;
             check_features(result.scored.cells.len())?;
@@ -635,11 +620,16 @@ pub async fn hotspots(
                     &memo, version, &config, incidents, &req, &result,
                 ));
             }
-            let mut value = hotspots::geojson(&result);
+            let mut extras = hotspots::GeoJsonExtras::default();
             if disclosure == Disclosure::Aggregate {
-                suppress(&mut value);
+                extras = aggregate_extras(&result);
             }
-            finish(value, warnings)
+            extras
+                .firefly
+                .insert("warnings".into(), Value::from(warnings));
+            Ok(Bytes::from(
+                hotspots::geojson_bytes(&result, &extras).map_err(Failure::Other)?,
+            ))
         },
     )
     .await

@@ -19,11 +19,12 @@
 //! every other incident is dropped and counted (see [`super::weights::weigh`]). `n` in Gi* and
 //! the area shares of a backtest are counts of these cells.
 
+use super::area::CellArea;
 use geo::{BoundingRect, MultiPolygon, Polygon};
 
-/// The largest grid (rectangle of cells) accepted: 2^24 cells, e.g. 200 km x 200 km at 50 m.
-/// A bigger grid almost always means a stray incident far outside the force area stretched a
-/// bounding box (the contract warns about exactly that).
+/// The largest *dense* grid (rectangle of cells) accepted: 2^24 cells, e.g. 200 km x 200 km
+/// at 50 m. Hotspot scoring does not need one (it scores a sparse [`CellArea`], see
+/// [`super::sparse`]); zones, backtests and `ensemble` hold every cell of the rectangle.
 pub const MAX_CELLS: usize = 1 << 24;
 
 /// Where to score.
@@ -40,6 +41,79 @@ pub enum StudyArea {
     },
     /// The bounding box of the incidents.
     Points,
+    /// Any set of cells, e.g. the area the data implies ([`super::area::data_area`]).
+    Cells(CellArea),
+}
+
+impl StudyArea {
+    /// The study area's cells as a sparse [`CellArea`] (no rectangle, no cap); `points` are
+    /// only read for [`StudyArea::Points`]. The same checks as [`Grid::for_area`].
+    pub fn cells(
+        &self,
+        cell: f64,
+        points: impl IntoIterator<Item = (f64, f64)>,
+    ) -> Result<CellArea, GridError> {
+        check_cell(cell)?;
+        let area = match self {
+            StudyArea::Boundary(b) => CellArea::from_boundary(cell, b),
+            &StudyArea::BBox {
+                min_x,
+                min_y,
+                max_x,
+                max_y,
+            } => {
+                check_bbox(min_x, min_y, max_x, max_y)?;
+                CellArea::from_bbox(cell, min_x, min_y, max_x, max_y)
+            }
+            StudyArea::Points => {
+                let (min_x, min_y, max_x, max_y) =
+                    points_bbox(points).ok_or(GridError::NoPoints)?;
+                CellArea::from_bbox(cell, min_x, min_y, max_x, max_y)
+            }
+            StudyArea::Cells(a) if a.cell_size() == cell => a.clone(),
+            StudyArea::Cells(a) => CellArea::from_cells(
+                cell,
+                a.cells().map(|(c, r)| {
+                    let (x, y) = a.centre_of(c, r);
+                    ((x / cell).floor() as i64, (y / cell).floor() as i64)
+                }),
+            ),
+        };
+        if area.is_empty() {
+            return Err(GridError::EmptyStudyArea);
+        }
+        Ok(area)
+    }
+}
+
+fn check_bbox(min_x: f64, min_y: f64, max_x: f64, max_y: f64) -> Result<(), GridError> {
+    let ok = [min_x, min_y, max_x, max_y].iter().all(|v| v.is_finite())
+        && min_x <= max_x
+        && min_y <= max_y;
+    if ok {
+        Ok(())
+    } else {
+        Err(GridError::InvalidBBox {
+            min_x,
+            min_y,
+            max_x,
+            max_y,
+        })
+    }
+}
+
+fn points_bbox(points: impl IntoIterator<Item = (f64, f64)>) -> Option<(f64, f64, f64, f64)> {
+    let mut b: Option<(f64, f64, f64, f64)> = None;
+    for (x, y) in points {
+        if !(x.is_finite() && y.is_finite()) {
+            continue;
+        }
+        b = Some(match b {
+            None => (x, y, x, y),
+            Some((a, c, d, e)) => (a.min(x), c.min(y), d.max(x), e.max(y)),
+        });
+    }
+    b
 }
 
 /// Why a grid could not be built. The caller should report it as invalid input.
@@ -104,17 +178,7 @@ impl Grid {
         max_y: f64,
     ) -> Result<Grid, GridError> {
         check_cell(cell)?;
-        let ok = [min_x, min_y, max_x, max_y].iter().all(|v| v.is_finite())
-            && min_x <= max_x
-            && min_y <= max_y;
-        if !ok {
-            return Err(GridError::InvalidBBox {
-                min_x,
-                min_y,
-                max_x,
-                max_y,
-            });
-        }
+        check_bbox(min_x, min_y, max_x, max_y)?;
         let mut grid = Grid::rectangle(cell, min_x, min_y, max_x, max_y)?;
         grid.inside.fill(true);
         grid.n_inside = grid.inside.len();
@@ -127,17 +191,7 @@ impl Grid {
         points: impl IntoIterator<Item = (f64, f64)>,
     ) -> Result<Grid, GridError> {
         check_cell(cell)?;
-        let mut b: Option<(f64, f64, f64, f64)> = None;
-        for (x, y) in points {
-            if !(x.is_finite() && y.is_finite()) {
-                continue;
-            }
-            b = Some(match b {
-                None => (x, y, x, y),
-                Some((a, c, d, e)) => (a.min(x), c.min(y), d.max(x), e.max(y)),
-            });
-        }
-        let (min_x, min_y, max_x, max_y) = b.ok_or(GridError::NoPoints)?;
+        let (min_x, min_y, max_x, max_y) = points_bbox(points).ok_or(GridError::NoPoints)?;
         Grid::from_bbox(cell, min_x, min_y, max_x, max_y)
     }
 
@@ -200,7 +254,44 @@ impl Grid {
                 max_y,
             } => Grid::from_bbox(cell, *min_x, *min_y, *max_x, *max_y),
             StudyArea::Points => Grid::from_points(cell, points),
+            StudyArea::Cells(_) => Grid::from_area(&area.cells(cell, points)?),
         }
+    }
+
+    /// The dense grid of a [`CellArea`]: the rectangle around its cells, with its cells as
+    /// the mask (for the code that needs every cell: zones, backtests, `ensemble`).
+    pub fn from_area(area: &CellArea) -> Result<Grid, GridError> {
+        let cell = area.cell_size();
+        check_cell(cell)?;
+        let (c0, r0, c1, r1) = area.bounds().ok_or(GridError::EmptyStudyArea)?;
+        let (cols, rows) = ((c1 - c0 + 1) as f64, (r1 - r0 + 1) as f64);
+        if cols * rows > MAX_CELLS as f64 {
+            return Err(GridError::TooManyCells {
+                cols: cols as u64,
+                rows: rows as u64,
+                max: MAX_CELLS,
+            });
+        }
+        let (ncols, nrows) = (cols as usize, rows as usize);
+        let mut inside = vec![false; ncols * nrows];
+        for run in area.runs() {
+            let base = (run.row - r0) as usize * ncols;
+            inside[base + (run.c0 - c0) as usize..base + (run.c1 - c0) as usize].fill(true);
+        }
+        Ok(Grid {
+            cell,
+            col0: c0,
+            row0: r0,
+            ncols,
+            nrows,
+            n_inside: area.len(),
+            inside,
+        })
+    }
+
+    /// The study-area cells as a sparse [`CellArea`].
+    pub fn cell_area(&self) -> CellArea {
+        CellArea::from_cells(self.cell, self.inside_cells().map(|i| self.col_row(i)))
     }
 
     /// The rectangle of cells touching the box, with an empty mask.

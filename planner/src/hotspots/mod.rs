@@ -45,6 +45,7 @@
 //! assert_eq!(scored.cells[0].rank, 1);
 //! ```
 
+pub mod area;
 pub mod ensemble;
 pub mod fdr;
 pub mod gistar;
@@ -55,7 +56,10 @@ pub mod prior;
 pub mod profile;
 pub mod prospective;
 pub mod rank;
+pub mod sparse;
 pub mod weights;
+
+pub use sparse::score_area;
 
 mod bins;
 

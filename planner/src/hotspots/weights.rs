@@ -63,13 +63,23 @@ pub struct Weighed {
 
 /// Locates and weighs every point; drops (and counts) those outside the study area.
 pub fn weigh(grid: &Grid, points: &[ScoringPoint], params: &ScoringParams) -> Weighed {
+    weigh_located(|x, y| grid.locate(x, y), points, params)
+}
+
+/// [`weigh`] with any cell numbering: `locate` gives a point's cell index, or `None` when
+/// it lies outside the study area (the sparse scoring's [`super::area::CellArea::locate`]).
+pub fn weigh_located(
+    locate: impl Fn(f64, f64) -> Option<usize>,
+    points: &[ScoringPoint],
+    params: &ScoringParams,
+) -> Weighed {
     let mut out = Weighed {
         points: Vec::with_capacity(points.len()),
         ..Weighed::default()
     };
     let mut midpoints: HashMap<YearMonth, Timestamp> = HashMap::new();
     for p in points {
-        let Some(cell) = grid.locate(p.x, p.y) else {
+        let Some(cell) = locate(p.x, p.y) else {
             out.n_outside += 1;
             continue;
         };
