@@ -466,6 +466,7 @@ pub fn evaluate(
     let mut months = MonthCache::default();
     let mut ensemble_fits = Vec::new();
     for period in periods {
+        crate::cancel::check().map_err(ScoringError::from)?;
         let (rows, report, fit) =
             evaluate_period(points, grid, params, spec, *period, &mut months)?;
         results.extend(rows);

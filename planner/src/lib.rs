@@ -8,6 +8,7 @@
 
 pub mod area;
 pub mod backtest;
+pub mod cancel;
 pub mod category;
 pub mod crs;
 pub mod export;

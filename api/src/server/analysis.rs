@@ -341,18 +341,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let permit = state
-        .compute
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        f()
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow!("computation failed: {e}")))
+    state.compute_cancellable(f).await
 }
 
 /// Adds the warnings to the `firefly` member and serialises.

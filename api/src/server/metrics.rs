@@ -47,6 +47,10 @@ pub struct Metrics {
     /// Password verifications running now, and the most ever at once.
     pub hashes_in_flight: AtomicU64,
     pub hashes_peak: AtomicU64,
+    /// Analyses and plans computing now (each holds a compute permit).
+    pub computations_running: AtomicU64,
+    /// Computations stopped because their request was dropped (client gone, timeout).
+    pub computations_cancelled: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -62,6 +66,8 @@ impl Default for Metrics {
             logins_busy: AtomicU64::new(0),
             hashes_in_flight: AtomicU64::new(0),
             hashes_peak: AtomicU64::new(0),
+            computations_running: AtomicU64::new(0),
+            computations_cancelled: AtomicU64::new(0),
         }
     }
 }
@@ -154,6 +160,11 @@ impl Metrics {
                 "Logins answered 503: every password-hashing permit was taken.",
                 &self.logins_busy,
             ),
+            (
+                "firefly_computations_cancelled_total",
+                "Analyses and plans stopped because their request was dropped.",
+                &self.computations_cancelled,
+            ),
         ] {
             let _ = writeln!(
                 s,
@@ -171,6 +182,11 @@ impl Metrics {
                 "firefly_login_hashes_in_flight_peak",
                 "The most password verifications that ever ran at once.",
                 &self.hashes_peak,
+            ),
+            (
+                "firefly_computations_running",
+                "Analyses and plans computing now, each on a compute permit.",
+                &self.computations_running,
             ),
         ] {
             let _ = writeln!(

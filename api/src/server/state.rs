@@ -20,6 +20,7 @@ use crate::config::{Config, ServerConfig};
 use crate::storage::{Store, StoreError};
 use std::ops::Deref;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
@@ -124,7 +125,63 @@ impl WeakState {
     }
 }
 
+/// Trips a computation's cancellation token when the request that waits for it is dropped
+/// (the client went away, or the request timed out) before it finished.
+struct CancelOnDrop {
+    token: planner::cancel::Cancel,
+    finished: bool,
+    state: AppState,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.token.cancel();
+            self.state
+                .metrics
+                .computations_cancelled
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 impl AppState {
+    /// Runs `f` on a blocking thread holding one of the compute permits (at most one heavy
+    /// computation per core at once), in a cancellation scope ([`planner::cancel`]): when
+    /// the request is dropped before `f` returns, the planner's loops stop at their next
+    /// check and the permit is freed for the next request, instead of the work going on for
+    /// nobody (and starting again when the client retries).
+    pub async fn compute_cancellable<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let permit = self
+            .compute
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let mut guard = CancelOnDrop {
+            token: planner::cancel::Cancel::new(),
+            finished: false,
+            state: self.clone(),
+        };
+        let token = guard.token.clone();
+        let state = self.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let running = &state.metrics.computations_running;
+            running.fetch_add(1, Ordering::Relaxed);
+            let out = planner::cancel::scope(&token, f);
+            running.fetch_sub(1, Ordering::Relaxed);
+            out
+        })
+        .await;
+        guard.finished = true;
+        result.map_err(|e| AppError::Internal(anyhow::anyhow!("computation failed: {e}")))
+    }
+
     pub fn downgrade(&self) -> WeakState {
         WeakState(Arc::downgrade(&self.0))
     }

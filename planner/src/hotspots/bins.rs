@@ -88,8 +88,17 @@ pub(crate) fn gather(
 
     let rows_per_task = 8;
     let tasks = Mutex::new(out.chunks_mut(ncols * rows_per_task).enumerate());
+    // Checked between tasks (the worker threads do not see the caller's thread-local); the
+    // scoring's own check then refuses the partial result.
+    let stop = crate::cancel::current();
     let work = || {
         loop {
+            if stop
+                .as_ref()
+                .is_some_and(crate::cancel::Cancel::is_cancelled)
+            {
+                break;
+            }
             let next = match tasks.lock() {
                 Ok(mut it) => it.next(),
                 Err(_) => None,

@@ -321,7 +321,7 @@ fn search(start: Vec<f64>, value: f64, f: &mut impl FnMut(&[f64]) -> f64) -> (Ve
     let (mut w, mut best) = (start, value);
     let mut step: f64 = 0.25;
     let mut trial = w.clone();
-    while step >= 1.0 / 32.0 {
+    while step >= 1.0 / 32.0 && !crate::cancel::cancelled() {
         for _pass in 0..20 {
             let mut improved = false;
             for a in 0..m {

@@ -182,6 +182,9 @@ pub enum ScoringError {
     /// An hour-of-week prior had a negative or non-finite value, or summed to 0.
     #[error("the hour-of-week prior must be 168 finite, non-negative values with a positive sum")]
     InvalidPrior,
+    /// The caller no longer wants the answer ([`crate::cancel`]).
+    #[error(transparent)]
+    Cancelled(#[from] crate::cancel::Cancelled),
 }
 
 /// A scoring method (`--method`).
@@ -314,7 +317,8 @@ pub fn method_scores(
     params: &ScoringParams,
 ) -> Result<MethodScores, ScoringError> {
     params.validate()?;
-    Ok(match method {
+    crate::cancel::check()?;
+    let scores = match method {
         Method::Count => MethodScores {
             score: totals.weight.clone(),
             gistar: None,
@@ -346,7 +350,10 @@ pub fn method_scores(
                 ensemble: Some(fit),
             }
         }
-    })
+    };
+    // A fit cut short by cancellation is never returned as an answer.
+    crate::cancel::check()?;
+    Ok(scores)
 }
 
 /// Whether a cell is listed without `all_cells`. For most methods: a non-zero score. Gi*'s

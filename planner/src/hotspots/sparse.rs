@@ -91,8 +91,17 @@ fn par_map(n: usize, f: impl Fn(usize) -> f64 + Sync) -> Vec<f64> {
     }
     const CHUNK: usize = 2048;
     let tasks = Mutex::new(out.chunks_mut(CHUNK).enumerate());
+    // Checked between chunks: a cancelled computation leaves the rest at zero, and the
+    // caller's own check refuses to return it.
+    let stop = crate::cancel::current();
     let work = || {
         loop {
+            if stop
+                .as_ref()
+                .is_some_and(crate::cancel::Cancel::is_cancelled)
+            {
+                break;
+            }
             let next = match tasks.lock() {
                 Ok(mut it) => it.next(),
                 Err(_) => None,
@@ -179,6 +188,7 @@ pub fn score_area(
     params: &ScoringParams,
 ) -> Result<Scored, ScoringError> {
     params.validate()?;
+    crate::cancel::check()?;
     if method == Method::Ensemble {
         let grid = Grid::from_area(area)?;
         return super::score(method, &grid, points, params);
@@ -368,6 +378,7 @@ pub fn score_area(
         None => {}
     }
     cells.sort_unstable_by_key(|c| (c.rank, c.row, c.col));
+    crate::cancel::check()?;
     Ok(Scored {
         method,
         cells,

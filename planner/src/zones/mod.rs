@@ -193,6 +193,9 @@ pub enum ZoneError {
     /// The hour-of-week prior had a negative or non-finite value, or summed to 0.
     #[error(transparent)]
     Prior(#[from] ScoringError),
+    /// The caller no longer wants the answer ([`crate::cancel`]).
+    #[error(transparent)]
+    Cancelled(#[from] crate::cancel::Cancelled),
 }
 
 /// A licensed venue, projected, with its risk if known (e.g. from
@@ -301,6 +304,7 @@ pub fn zones(input: &ZoneInput<'_>, params: &ZoneParams) -> Result<ZoneSet, Zone
     let mut pieces = Vec::new();
     let mut n_split = 0;
     for c in &clusters {
+        crate::cancel::check()?;
         if split::fits(grid, c, params.max_radius_m) {
             pieces.push(c.clone());
         } else {

@@ -368,18 +368,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, AppError> + Send + 'static,
 {
-    let permit = state
-        .compute
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        f()
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow!("planning task failed: {e}")))?
+    state.compute_cancellable(f).await?
 }
 
 fn attachment(content_type: &'static str, filename: &str, body: String) -> Response {
