@@ -87,9 +87,57 @@ pub(crate) fn gather(
     let mask = grid.inside_mask();
 
     let rows_per_task = 8;
-    let tasks = Mutex::new(out.chunks_mut(ncols * rows_per_task).enumerate());
-    // Checked between tasks (the worker threads do not see the caller's thread-local); the
-    // scoring's own check then refuses the partial result.
+    par_chunks(&mut out, ncols * rows_per_task, 4096, |task, chunk| {
+        let first_row = task * rows_per_task;
+        for (k, value) in chunk.iter_mut().enumerate() {
+            let index = first_row * ncols + k;
+            if !mask[index] {
+                continue;
+            }
+            let (c, r) = ((index % ncols) as i64, (index / ncols) as i64);
+            let cx = ((col0 + c) as f64 + 0.5) * cell;
+            let cy = ((row0 + r) as f64 + 0.5) * cell;
+            let mut sum = 0.0;
+            for &(dr, half) in &spans {
+                let rr = r + dr;
+                if rr < 0 || rr >= nrows {
+                    continue;
+                }
+                let lo = (c - half).max(0) as usize;
+                let hi = (c + half).min(ncols as i64 - 1) as usize;
+                let base = rr as usize * ncols;
+                let run = &bins.pts[bins.start[base + lo]..bins.start[base + hi + 1]];
+                for &[x, y, w] in run {
+                    let d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
+                    if d2 < r2 {
+                        sum += w * kernel(d2);
+                    }
+                }
+            }
+            *value = sum;
+        }
+    });
+    out
+}
+
+/// Runs `f(task, chunk)` on every `chunk_len`-long chunk of `out` (the last may be shorter),
+/// on every core when `out` holds at least `parallel_from` values: workers take the next
+/// chunk until none is left, so each value is computed by one thread and results never
+/// depend on the thread count. Between chunks the workers check the caller's cancellation
+/// token ([`crate::cancel`]; worker threads do not see the caller's thread-local): a
+/// cancelled run leaves the rest untouched, and the caller's own check refuses the result.
+pub(crate) fn par_chunks<T: Send>(
+    out: &mut [T],
+    chunk_len: usize,
+    parallel_from: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 16);
+    let n = out.len();
+    let tasks = Mutex::new(out.chunks_mut(chunk_len.max(1)).enumerate());
     let stop = crate::cancel::current();
     let work = || {
         loop {
@@ -103,44 +151,11 @@ pub(crate) fn gather(
                 Ok(mut it) => it.next(),
                 Err(_) => None,
             };
-            let Some((task, chunk)) = next else {
-                break;
-            };
-            let first_row = task * rows_per_task;
-            for (k, value) in chunk.iter_mut().enumerate() {
-                let index = first_row * ncols + k;
-                if !mask[index] {
-                    continue;
-                }
-                let (c, r) = ((index % ncols) as i64, (index / ncols) as i64);
-                let cx = ((col0 + c) as f64 + 0.5) * cell;
-                let cy = ((row0 + r) as f64 + 0.5) * cell;
-                let mut sum = 0.0;
-                for &(dr, half) in &spans {
-                    let rr = r + dr;
-                    if rr < 0 || rr >= nrows {
-                        continue;
-                    }
-                    let lo = (c - half).max(0) as usize;
-                    let hi = (c + half).min(ncols as i64 - 1) as usize;
-                    let base = rr as usize * ncols;
-                    let run = &bins.pts[bins.start[base + lo]..bins.start[base + hi + 1]];
-                    for &[x, y, w] in run {
-                        let d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
-                        if d2 < r2 {
-                            sum += w * kernel(d2);
-                        }
-                    }
-                }
-                *value = sum;
-            }
+            let Some((task, chunk)) = next else { break };
+            f(task, chunk);
         }
     };
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 16);
-    if threads == 1 || grid.len() < 4096 {
+    if threads == 1 || n < parallel_from {
         work();
     } else {
         std::thread::scope(|s| {
@@ -150,5 +165,4 @@ pub(crate) fn gather(
             work();
         });
     }
-    out
 }

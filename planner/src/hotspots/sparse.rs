@@ -31,7 +31,6 @@ use super::weights::{self, WeightedPoint};
 use super::{GiStarValues, Method, Scored, ScoredCell, ScoringError, ScoringParams, ScoringPoint};
 use crate::hotspots::gistar::HotspotClass;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 
 /// Points sorted by (row, col), stably (input order within a cell, as the dense bins), so a
 /// run of columns in one row is one slice.
@@ -78,45 +77,12 @@ impl RowBins {
 /// `f` at every index `0..n`, in parallel over the available cores (each value computed by
 /// one thread, so results never depend on the thread count).
 fn par_map(n: usize, f: impl Fn(usize) -> f64 + Sync) -> Vec<f64> {
-    let mut out = vec![0.0; n];
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 16);
-    if threads == 1 || n < 4096 {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = f(i);
-        }
-        return out;
-    }
     const CHUNK: usize = 2048;
-    let tasks = Mutex::new(out.chunks_mut(CHUNK).enumerate());
-    // Checked between chunks: a cancelled computation leaves the rest at zero, and the
-    // caller's own check refuses to return it.
-    let stop = crate::cancel::current();
-    let work = || {
-        loop {
-            if stop
-                .as_ref()
-                .is_some_and(crate::cancel::Cancel::is_cancelled)
-            {
-                break;
-            }
-            let next = match tasks.lock() {
-                Ok(mut it) => it.next(),
-                Err(_) => None,
-            };
-            let Some((t, chunk)) = next else { break };
-            for (k, o) in chunk.iter_mut().enumerate() {
-                *o = f(t * CHUNK + k);
-            }
+    let mut out = vec![0.0; n];
+    super::bins::par_chunks(&mut out, CHUNK, 4096, |task, chunk| {
+        for (k, o) in chunk.iter_mut().enumerate() {
+            *o = f(task * CHUNK + k);
         }
-    };
-    std::thread::scope(|s| {
-        for _ in 1..threads {
-            s.spawn(work);
-        }
-        work();
     });
     out
 }
