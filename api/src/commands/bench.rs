@@ -3,6 +3,12 @@
 //! `bench import` times police.uk parsing and storing against sqlite3's own `.import` of the
 //! same files, and on 1M generated rows; it also measures the memory that 1M incidents take
 //! in the planner's compact in-memory form.
+//!
+//! `bench scoring` times the planner's scoring of 1M incidents alone; `bench scoring
+//! --national` ([`national`]) takes a national year of incidents through the whole path:
+//! import, `firefly hotspots` over Great Britain, and a viewport from a real server.
+
+mod national;
 
 use super::thousands;
 use crate::app::Failure;
@@ -20,17 +26,33 @@ use std::time::Instant;
 pub enum BenchCommand {
     /// Import throughput (police.uk and 1M generated rows) and memory of 1M incidents.
     Import(BenchImportArgs),
-    /// KDE, Gi* and prospective scoring of 1M incidents on a 50 m grid over 40 x 40 km.
+    /// KDE, Gi* and prospective scoring of 1M incidents on a 50 m grid over 40 x 40 km; with
+    /// `--national`, 6M incidents over Great Britain through import, hotspots and the server.
     Scoring(BenchScoringArgs),
 }
 
 #[derive(Args)]
 pub struct BenchScoringArgs {
-    #[arg(long, default_value_t = 1_000_000)]
-    pub incidents: usize,
-    /// Timed runs per method (the median is reported).
+    /// Incidents to generate (default 1,000,000; with --national 6,000,000).
+    #[arg(long)]
+    pub incidents: Option<usize>,
+    /// Timed runs per method (the median is reported; not with --national).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// A year of England and Wales's police.uk street crime, generated around Great
+    /// Britain's pubs: imported into a fresh database, scored at 100 m over the data's own
+    /// study area (KDE, Gi*), and a central London viewport asked of `firefly serve`.
+    #[arg(long)]
+    pub national: bool,
+    /// Seed of the generated national data set.
+    #[arg(long, default_value_t = 2023, requires = "national")]
+    pub seed: u64,
+    /// Keep the national database at PATH (a new file) instead of a temporary one.
+    #[arg(long, value_name = "PATH", requires = "national")]
+    pub keep_db: Option<PathBuf>,
+    /// The repository's data folder (for the pubs).
+    #[arg(long, requires = "national")]
+    pub data: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -46,6 +68,16 @@ pub struct BenchImportArgs {
 pub fn run(config: &Config, cmd: BenchCommand) -> Result<(), Failure> {
     match cmd {
         BenchCommand::Import(args) => bench_import(config, args).map_err(Failure::Other),
+        BenchCommand::Scoring(args) if args.national => national::run(
+            config,
+            national::NationalArgs {
+                incidents: args.incidents.unwrap_or(6_000_000),
+                seed: args.seed,
+                keep_db: args.keep_db,
+                data: args.data,
+            },
+        )
+        .map_err(Failure::Other),
         BenchCommand::Scoring(args) => bench_scoring(args).map_err(Failure::Other),
     }
 }
@@ -268,7 +300,7 @@ fn bench_scoring(args: BenchScoringArgs) -> anyhow::Result<()> {
         })
         .collect();
     let as_of = jiff::Timestamp::from_second(1_735_689_600)?; // 2025-01-01
-    let points: Vec<ScoringPoint> = (0..args.incidents)
+    let points: Vec<ScoringPoint> = (0..args.incidents.unwrap_or(1_000_000))
         .map(|i| {
             // 60 % around 40 town centres (within ~400 m), 40 % anywhere; times over a year.
             let (x, y) = if i % 5 < 3 {

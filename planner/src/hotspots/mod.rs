@@ -288,6 +288,9 @@ pub struct Scored {
     pub cells: Vec<ScoredCell>,
     /// Cells in the study area (`n_cells`).
     pub n_cells: usize,
+    /// Cells scored one by one and held in memory: every cell when scoring densely, only
+    /// those within the method's reach of an incident when sparse (`sparse::score_area`).
+    pub n_held: usize,
     /// Incidents inside the study area that were scored (`n_incidents`).
     pub n_incidents: usize,
     /// Of those, month-only incidents: used for place, never for hour (`n_untimed`).
@@ -411,6 +414,7 @@ pub fn score(
         method,
         cells,
         n_cells: grid.n_inside(),
+        n_held: grid.len(),
         n_incidents: weighed.points.len(),
         n_untimed: weighed.n_untimed,
         n_outside: weighed.n_outside,

@@ -349,6 +349,7 @@ pub fn score_area(
         method,
         cells,
         n_cells: n,
+        n_held: held.len(),
         n_incidents: weighed.points.len(),
         n_untimed: weighed.n_untimed,
         n_outside: weighed.n_outside,
