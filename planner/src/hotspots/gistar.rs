@@ -98,30 +98,6 @@ impl GiStarField {
     }
 }
 
-/// Row offsets and half-widths (in cells) of the disc of centres within `distance`:
-/// `dc^2 + dr^2 <= (distance / cell)^2` (with a 1e-12 relative allowance for rounding, so a
-/// centre exactly at D counts).
-fn disc(cell: f64, distance: f64) -> Vec<(i64, i64)> {
-    let lim = (distance / cell).powi(2) * (1.0 + 1e-12);
-    let reach = lim.sqrt().floor() as i64;
-    (-reach..=reach)
-        .filter_map(|dr| {
-            let left = lim - (dr * dr) as f64;
-            if left < 0.0 {
-                return None;
-            }
-            let mut k = left.sqrt().floor() as i64;
-            while ((k + 1) * (k + 1)) as f64 <= left {
-                k += 1;
-            }
-            while k > 0 && (k * k) as f64 > left {
-                k -= 1;
-            }
-            Some((dr, k))
-        })
-        .collect()
-}
-
 /// Gi* of cell values `x` (dense, indexed like `grid`; values outside the study area are
 /// ignored) with binary neighbours within `distance` metres.
 pub fn gi_star(grid: &Grid, x: &[f64], distance: f64) -> GiStarField {
@@ -161,7 +137,7 @@ pub fn gi_star(grid: &Grid, x: &[f64], distance: f64) -> GiStarField {
             pm[r * w + c + 1] = pm[r * w + c] + m;
         }
     }
-    let spans = disc(grid.cell_size(), distance);
+    let spans = super::area::centre_disc(grid.cell_size(), distance);
     for i in grid.inside_cells() {
         let (c, r) = ((i % ncols) as i64, (i / ncols) as i64);
         let mut sum = 0.0;
@@ -409,7 +385,7 @@ mod tests {
     #[test]
     fn disc_holds_exactly_the_centres_within_distance() {
         for (cell, d) in [(50.0, 200.0), (50.0, 160.0), (50.0, 35.0), (25.0, 137.0)] {
-            let spans = disc(cell, d);
+            let spans = crate::hotspots::area::centre_disc(cell, d);
             for dr in -12i64..=12 {
                 for dc in -12i64..=12 {
                     let within =
@@ -420,7 +396,10 @@ mod tests {
             }
         }
         // 49 cells within 200 m on a 50 m grid.
-        let n: i64 = disc(50.0, 200.0).iter().map(|&(_, k)| 2 * k + 1).sum();
+        let n: i64 = crate::hotspots::area::centre_disc(50.0, 200.0)
+            .iter()
+            .map(|&(_, k)| 2 * k + 1)
+            .sum();
         assert_eq!(n, 49);
     }
 }
