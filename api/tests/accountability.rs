@@ -9,48 +9,13 @@
 
 #[path = "common/mod.rs"]
 mod common;
+use common::cli::{firefly, firefly_cmd, firefly_stdin, text};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-fn firefly_cmd(db: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firefly"));
-    cmd.current_dir(db.parent().unwrap())
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("FIREFLY_CONFIG")
-        .env_remove("FIREFLY_TZ")
-        .env_remove("FIREFLY_PURPOSE");
-    cmd
-}
-
-fn firefly(db: &Path, args: &[&str]) -> Output {
-    firefly_cmd(db, args).output().unwrap()
-}
-
-fn firefly_stdin(db: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = firefly_cmd(db, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn ok(out: &Output) -> String {
     assert!(

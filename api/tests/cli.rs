@@ -3,33 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-fn firefly(db: &Path, args: &[&str]) -> Output {
-    // Run in the database's folder: `firefly demo` writes ./firefly.toml there.
-    let cwd = db
-        .ancestors()
-        .find(|p| p.is_dir())
-        .unwrap_or(Path::new("."));
-    Command::new(env!("CARGO_BIN_EXE_firefly"))
-        .current_dir(cwd)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("FIREFLY_CONFIG")
-        .env_remove("FIREFLY_TZ")
-        .output()
-        .expect("run firefly")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::cli::{firefly, firefly_stdin, text};
+use common::repo;
 
 fn count(db: &Path, table: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
@@ -982,28 +961,6 @@ fn plan_writes_checkable_json_csv_and_calendars_on_a_dst_night() {
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
-fn firefly_with_stdin(db: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_firefly"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("FIREFLY_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run firefly");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 fn password_hash(db: &Path, name: &str) -> Option<String> {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row(
@@ -1072,7 +1029,7 @@ fn users_add_prints_a_generated_password_once_and_stores_only_its_argon2id_hash(
 fn users_add_reads_a_password_from_stdin_and_refuses_short_ones() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("f.db");
-    let out = firefly_with_stdin(
+    let out = firefly_stdin(
         &db,
         &[
             "users",
@@ -1091,7 +1048,7 @@ fn users_add_reads_a_password_from_stdin_and_refuses_short_ones() {
         "a long enough passphrase",
         &hash
     ));
-    let out = firefly_with_stdin(
+    let out = firefly_stdin(
         &db,
         &[
             "users",

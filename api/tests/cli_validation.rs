@@ -7,27 +7,10 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-fn firefly(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_firefly"))
-        .current_dir(db.parent().unwrap())
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("FIREFLY_CONFIG")
-        .env_remove("FIREFLY_TZ")
-        .output()
-        .expect("run firefly")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::cli::{firefly, text};
+use common::repo;
 
 fn month(m: &str) -> String {
     repo(&format!(

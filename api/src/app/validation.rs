@@ -12,49 +12,70 @@
 //! request and data version.
 
 use super::Failure;
+use super::analysis::{self, Prepared};
 use super::hotspots::{self, HotspotRequest, Hotspots};
 use crate::config::Config;
 use planner::backtest::{Measures, Validation, ValidationSpec};
+use planner::hotspots::{Method, ScoringParams};
+use planner::window::WindowSpec;
 use serde_json::{Value, json};
 
 /// The validation block of `h`'s answer: the evaluation with a one-line `summary`, or
 /// `{"available": false, "reason"}` when the data hold no period to test on.
 pub fn of(h: &Hotspots) -> Value {
-    let spec = ValidationSpec::new(h.filters.window.clone());
+    evaluate(&h.prepared, &h.params, h.scored.method, &h.filters.window)
+}
+
+fn evaluate(
+    prepared: &Prepared,
+    params: &ScoringParams,
+    method: Method,
+    window: &WindowSpec,
+) -> Value {
+    let spec = ValidationSpec::new(window.clone());
     // Backtests score the dense grid of the study area (built once, on first use).
-    let grid = match h.prepared.grid() {
+    let grid = match prepared.grid() {
         Ok(grid) => grid,
         Err(e) => return json!({"available": false, "reason": format!("{e:#}")}),
     };
-    let result =
-        planner::backtest::validate(&h.prepared.points, grid, &h.params, h.scored.method, &spec);
-    match result {
+    match planner::backtest::validate(&prepared.points, grid, params, method, &spec) {
         Ok(v) => block(&v),
         Err(e) => unavailable(&e.to_string()),
     }
 }
 
 /// The validation block of the answer `req` asks for, computed on its own (the server's
-/// path: one block serves every viewport of the same request). `on_prepared` may refuse the
-/// selection (too much work); any failure becomes an unavailable block naming it, never a
-/// failed answer.
+/// path: one block serves every viewport of the same request): the selection is prepared,
+/// not scored, since only the held-out periods are. `on_prepared` may refuse the selection
+/// (too much work); any failure becomes an unavailable block naming it, never a failed
+/// answer.
 pub fn for_request(
     config: &Config,
     incidents: &[planner::Incident],
     req: &HotspotRequest,
-    on_prepared: &mut dyn FnMut(&super::analysis::Prepared) -> Result<(), Failure>,
+    on_prepared: &mut dyn FnMut(&Prepared) -> Result<(), Failure>,
 ) -> Value {
-    let mut req = req.clone();
-    req.all_cells = false;
-    match hotspots::compute(config, incidents, &req, on_prepared) {
-        Ok(h) => of(&h),
+    let prepared = (|| {
+        let filters = req.filters.to_filters().map_err(Failure::Invalid)?;
+        let prepared = analysis::prepare(config, incidents, &filters).map_err(Failure::Invalid)?;
+        on_prepared(&prepared)?;
+        let params = hotspots::params(config, &prepared, req).map_err(Failure::Invalid)?;
+        Ok::<_, Failure>((prepared, params, filters))
+    })();
+    match prepared {
+        Ok((prepared, params, filters)) => {
+            evaluate(&prepared, &params, req.method, &filters.window)
+        }
         Err(e) => json!({"available": false, "reason": e.to_string()}),
     }
 }
 
+/// Scorings a validation block costs: one per held-out period.
+pub const PERIODS: f64 = planner::backtest::DEFAULT_VALIDATION_PERIODS as f64;
+
 /// Held-out periods plus the answer itself: how many scorings an answer with its
 /// validation costs, against one without.
-pub const SCORINGS: f64 = planner::backtest::DEFAULT_VALIDATION_PERIODS as f64 + 1.0;
+pub const SCORINGS: f64 = PERIODS + 1.0;
 
 fn unavailable(reason: &str) -> Value {
     json!({

@@ -654,7 +654,7 @@ fn validation_block(
         incidents,
         &area,
         &mut guard(&mut ignored, |p| {
-            hotspots::work(method, &params, p) * validation::SCORINGS
+            hotspots::work(method, &params, p) * validation::PERIODS
         }),
     );
     if let Ok(body) = serde_json::to_vec(&value) {

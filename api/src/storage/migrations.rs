@@ -44,8 +44,8 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 5;
+/// The schema version this build creates and understands: the last migration's.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 const BACKFILL_MARKER: &str = "-- @backfill";
 
@@ -100,4 +100,18 @@ pub fn migrate(
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Versions are 1, 2, 3, ... in order, so the last one is the schema version.
+    #[test]
+    fn migrations_are_numbered_in_order_from_one() {
+        let versions: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
+        let expected: Vec<i64> = (1..=MIGRATIONS.len() as i64).collect();
+        assert_eq!(versions, expected);
+        assert_eq!(SCHEMA_VERSION, MIGRATIONS.len() as i64);
+    }
 }

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use tower::ServiceExt;
 
+pub mod cli;
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub fn repo(path: &str) -> PathBuf {
