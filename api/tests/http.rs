@@ -778,6 +778,10 @@ async fn hotspots_have_the_contract_properties_and_are_cached_until_an_import() 
     let after = get(&env.app, uri, &token).await;
     assert_eq!(after.headers["x-firefly-cache"], "miss");
     assert_eq!(after.json()["firefly"]["n_incidents"], 109 + 27 + 1);
+    // The server holds the new version's incidents for the analyses now.
+    let ready = call(&env.app, "GET", "/readyz", None, None).await.json();
+    assert_eq!(ready["analysis_data_version"], ready["data_version"]);
+    assert!(ready["data_version"].as_i64().unwrap() > 0);
     // Gi* adds z, p, q and class.
     let g = get(
         &env.app,

@@ -29,7 +29,7 @@ pub mod zones;
 
 pub use category::Category;
 pub use crs::{Crs, CrsError, Projected};
-pub use incident::Incident;
+pub use incident::{Incident, IncidentPoint};
 pub use premises::{Premises, PremisesKind};
 pub use time::OccurredAt;
 pub use training::TrainingRecord;

@@ -8,6 +8,7 @@
 //! left out and reported ([`AreaInfo`]). The area is a sparse set of cells; the dense grid
 //! zones and backtests need is built from it on demand ([`Prepared::grid`]).
 
+use super::dataset::{Dataset, Summary};
 use crate::config::{Config, CrsChoice};
 use anyhow::{Context, anyhow, bail};
 use jiff::Timestamp;
@@ -80,6 +81,49 @@ pub struct Filters {
     pub bbox: Option<[f64; 4]>,
     pub boundary: Option<PathBuf>,
     pub cell: f64,
+    /// With a bbox: keep as points only the incidents within this many metres of its
+    /// rectangle. Hotspot scoring reads only the incidents inside the study area's cells, so
+    /// a cell's width is enough and a viewport over national data scores its own few
+    /// thousand incidents. `None` keeps every selected incident (zones, venues, backtests).
+    pub points_near_bbox: Option<f64>,
+}
+
+/// Why the filters left an incident out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Excluded {
+    Category,
+    Dates,
+    Window,
+}
+
+impl Filters {
+    /// Whether the filters keep an incident (with its local dates `first..=last`), and how
+    /// its time counts; or why not.
+    pub fn decide(
+        &self,
+        i: &planner::IncidentPoint,
+        (first, last): (Date, Date),
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<Selection, Excluded> {
+        if !self.categories.includes(i.category) {
+            return Err(Excluded::Category);
+        }
+        if self.from.is_some_and(|f| first < f) || self.to.is_some_and(|t| last > t) {
+            return Err(Excluded::Dates);
+        }
+        match self.window.select(&i.occurred, tz) {
+            Selection::Outside => Err(Excluded::Window),
+            kept => Ok(kept),
+        }
+    }
+
+    /// What decides which incidents are kept (not where): the key of a [`Summary`].
+    pub fn selection_key(&self) -> String {
+        format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            self.window, self.from, self.to, self.categories
+        )
+    }
 }
 
 /// Where the study area came from, and what the data's own area left out.
@@ -158,6 +202,11 @@ pub struct Prepared {
     pub area_info: AreaInfo,
     grid: std::sync::OnceLock<Grid>,
     pub points: Vec<ScoringPoint>,
+    /// Incidents the filters kept (and that could be projected), near the bbox or not.
+    pub selected: usize,
+    /// Of those, the ones left out of `points` as too far from the bbox to touch the area
+    /// ([`Filters::points_near_bbox`]): part of the answer's `n_outside`.
+    pub beyond_bbox: usize,
     pub excluded_category: usize,
     pub excluded_dates: usize,
     pub excluded_window: usize,
@@ -246,12 +295,21 @@ pub fn within_dates(
 /// Chooses the CRS for a set of incidents: the median point decides `auto`, so a few
 /// stray geocodes cannot move it.
 pub fn choose_crs(choice: CrsChoice, incidents: &[&Incident]) -> Crs {
-    let median = |mut v: Vec<f64>| -> f64 {
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    crs_for(choice, incidents.iter().map(|i| (i.lon, i.lat)))
+}
+
+/// [`choose_crs`] of the points `lonlat`.
+pub fn crs_for(choice: CrsChoice, lonlat: impl Iterator<Item = (f64, f64)>) -> Crs {
+    let (mut lons, mut lats): (Vec<f64>, Vec<f64>) = lonlat.unzip();
+    // The upper median, as a full sort would give it, in linear time.
+    let median = |v: &mut Vec<f64>| -> f64 {
+        if v.is_empty() {
+            return 0.0;
+        }
+        let mid = v.len() / 2;
+        *v.select_nth_unstable_by(mid, f64::total_cmp).1
     };
-    let lon = median(incidents.iter().map(|i| i.lon).collect());
-    let lat = median(incidents.iter().map(|i| i.lat).collect());
+    let (lon, lat) = (median(&mut lons), median(&mut lats));
     Crs::new(match choice {
         CrsChoice::Bng => CrsKind::Bng,
         CrsChoice::Utm => CrsKind::utm_for(lon, lat),
@@ -281,62 +339,47 @@ pub const DATA_AREA: DataAreaParams = DataAreaParams {
     min_incidents: 500,
 };
 
-/// Applies the filters, projects, and builds the study area.
-pub fn prepare(
-    config: &Config,
-    incidents: &[Incident],
-    filters: &Filters,
-) -> anyhow::Result<Prepared> {
-    let tz = &config.tz;
-    let mut excluded_category = 0;
-    let mut excluded_dates = 0;
-    let mut excluded_window = 0;
-    let mut place_only = 0;
-    let mut kept: Vec<&Incident> = Vec::new();
-    let mut latest: Option<Timestamp> = None;
-    for i in incidents {
-        if !filters.categories.includes(i.category) {
-            excluded_category += 1;
-            continue;
+/// Applies the filters and builds the study area. The scan reads every incident (the
+/// counts of what was left out, and the default `as_of`, are the whole data's) but keeps as
+/// points only those near the bbox when [`Filters::points_near_bbox`] asks so.
+pub fn prepare(config: &Config, data: &Dataset, filters: &Filters) -> anyhow::Result<Prepared> {
+    let tz = data.tz();
+    let crs = data.crs().clone();
+    let near = match (filters.bbox, filters.points_near_bbox) {
+        (Some(bbox), Some(margin)) => Some(projected_bbox(&crs, bbox)?.grown(margin)),
+        _ => None,
+    };
+    let key = filters.selection_key();
+    // A viewport whose selection was seen before reads only the rows near it.
+    let known = near.as_ref().and_then(|r| {
+        let summary = data.summary(&key)?;
+        let rows = data.rows_near([r.min_x, r.min_y, r.max_x, r.max_y])?;
+        Some((summary, rows, r))
+    });
+    let (summary, points) = match known {
+        Some((summary, rows, rect)) => {
+            let points: Vec<ScoringPoint> = rows
+                .into_iter()
+                .map(|k| data.row(k))
+                .filter(|&(i, [x, y], span)| {
+                    rect.contains(x, y) && filters.decide(i, span, tz).is_ok()
+                })
+                .map(|(i, [x, y], _)| scoring_point(i, x, y))
+                .collect();
+            (summary, points)
         }
-        if !within_dates(&i.occurred, filters.from, filters.to, tz) {
-            excluded_dates += 1;
-            continue;
-        }
-        match filters.window.select(&i.occurred, tz) {
-            Selection::Outside => {
-                excluded_window += 1;
-                continue;
-            }
-            Selection::PlaceOnly => place_only += 1,
-            Selection::InWindow { .. } => {}
-        }
-        let end = match i.occurred {
-            OccurredAt::Exact(t) => Some(t),
-            OccurredAt::Month(m) => month_bounds(m)
-                .1
-                .tomorrow()
-                .ok()
-                .and_then(|d| d.to_zoned(tz.clone()).ok())
-                .map(|z| z.timestamp()),
-        };
-        latest = latest.max(end);
-        kept.push(i);
-    }
-    let crs = choose_crs(config.crs, &kept);
-    let mut unprojectable = 0;
-    let mut points = Vec::with_capacity(kept.len());
-    for i in &kept {
-        match crs.project(i.lon, i.lat) {
-            Ok(p) => points.push(ScoringPoint {
-                x: p.x,
-                y: p.y,
-                category: i.category,
-                occurred: i.occurred,
-            }),
-            Err(_) => unprojectable += 1,
-        }
-    }
+        None => scan(data, filters, near.as_ref()),
+    };
+    let Summary {
+        excluded_category,
+        excluded_dates,
+        excluded_window,
+        place_only,
+        unprojectable,
+        selected,
+        latest,
+    } = summary;
+    let beyond_bbox = selected - points.len();
     let warnings = Vec::new();
     let mut left_out = Vec::new();
     let (kind, area) = if let Some(path) = filters.boundary.as_ref() {
@@ -346,14 +389,13 @@ pub fn prepare(
                 .context("projecting the boundary")?,
         );
         ("boundary", a)
-    } else if let Some([w, s, e, n]) = filters.bbox {
-        let a = crs.project(w, s).context("--bbox south-west corner")?;
-        let b = crs.project(e, n).context("--bbox north-east corner")?;
+    } else if let Some(bbox) = filters.bbox {
+        let r = projected_bbox(&crs, bbox)?;
         let a = StudyArea::BBox {
-            min_x: a.x.min(b.x),
-            min_y: a.y.min(b.y),
-            max_x: a.x.max(b.x),
-            max_y: a.y.max(b.y),
+            min_x: r.min_x,
+            min_y: r.min_y,
+            max_x: r.max_x,
+            max_y: r.max_y,
         };
         ("bbox", a)
     } else if let Some(path) = &config.boundary {
@@ -399,6 +441,8 @@ pub fn prepare(
         area_info,
         grid: std::sync::OnceLock::new(),
         points,
+        selected,
+        beyond_bbox,
         excluded_category,
         excluded_dates,
         excluded_window,
@@ -407,6 +451,129 @@ pub fn prepare(
         latest,
         warnings,
     })
+}
+
+fn scoring_point(i: &planner::IncidentPoint, x: f64, y: f64) -> ScoringPoint {
+    ScoringPoint {
+        x,
+        y,
+        category: i.category,
+        occurred: i.occurred,
+    }
+}
+
+/// One pass over every row: what the filters keep of the whole data (remembered in `data`
+/// for the next viewport), and the kept rows inside `near` (all when `None`) as points.
+fn scan(data: &Dataset, filters: &Filters, near: Option<&Rect>) -> (Summary, Vec<ScoringPoint>) {
+    let tz = data.tz();
+    let mut summary = Summary::default();
+    let mut month_end = MonthEnds::new(tz);
+    let mut points = Vec::new();
+    for (i, [x, y], span) in data.rows() {
+        match filters.decide(i, span, tz) {
+            Err(Excluded::Category) => summary.excluded_category += 1,
+            Err(Excluded::Dates) => summary.excluded_dates += 1,
+            Err(Excluded::Window) => summary.excluded_window += 1,
+            Ok(selection) => {
+                if selection == Selection::PlaceOnly {
+                    summary.place_only += 1;
+                }
+                let end = match i.occurred {
+                    OccurredAt::Exact(t) => Some(t),
+                    OccurredAt::Month(m) => month_end.get(m),
+                };
+                summary.latest = summary.latest.max(end);
+                if x.is_nan() {
+                    summary.unprojectable += 1;
+                } else {
+                    summary.selected += 1;
+                    if near.is_none_or(|r| r.contains(x, y)) {
+                        points.push(scoring_point(i, x, y));
+                    }
+                }
+            }
+        }
+    }
+    data.remember(filters.selection_key(), summary);
+    (summary, points)
+}
+
+/// Works out (and remembers in `data`) what `filters` keep of the whole data, so that the
+/// first viewport with them reads only its own rows. The server does this for the map's
+/// default selections when it loads the incidents.
+pub fn summarise(data: &Dataset, filters: &Filters) -> Summary {
+    let nowhere = Rect {
+        min_x: f64::INFINITY,
+        min_y: f64::INFINITY,
+        max_x: f64::NEG_INFINITY,
+        max_y: f64::NEG_INFINITY,
+    };
+    scan(data, filters, Some(&nowhere)).0
+}
+
+/// A projected rectangle.
+struct Rect {
+    min_x: f64,
+    min_y: f64,
+    max_x: f64,
+    max_y: f64,
+}
+
+impl Rect {
+    fn grown(&self, by: f64) -> Rect {
+        Rect {
+            min_x: self.min_x - by,
+            min_y: self.min_y - by,
+            max_x: self.max_x + by,
+            max_y: self.max_y + by,
+        }
+    }
+
+    fn contains(&self, x: f64, y: f64) -> bool {
+        (self.min_x..=self.max_x).contains(&x) && (self.min_y..=self.max_y).contains(&y)
+    }
+}
+
+/// The bbox's rectangle in `crs`: the box spanned by its projected SW and NE corners.
+fn projected_bbox(crs: &Crs, [w, s, e, n]: [f64; 4]) -> anyhow::Result<Rect> {
+    let a = crs.project(w, s).context("--bbox south-west corner")?;
+    let b = crs.project(e, n).context("--bbox north-east corner")?;
+    Ok(Rect {
+        min_x: a.x.min(b.x),
+        min_y: a.y.min(b.y),
+        max_x: a.x.max(b.x),
+        max_y: a.y.max(b.y),
+    })
+}
+
+/// The instant after each month's last local day (a month-only incident's latest moment),
+/// worked out once per month: a national year has twelve months and millions of rows.
+struct MonthEnds<'a> {
+    tz: &'a jiff::tz::TimeZone,
+    seen: Vec<(planner::time::YearMonth, Option<Timestamp>)>,
+}
+
+impl<'a> MonthEnds<'a> {
+    fn new(tz: &'a jiff::tz::TimeZone) -> Self {
+        MonthEnds {
+            tz,
+            seen: Vec::new(),
+        }
+    }
+
+    fn get(&mut self, m: planner::time::YearMonth) -> Option<Timestamp> {
+        if let Some(&(_, end)) = self.seen.iter().find(|(month, _)| *month == m) {
+            return end;
+        }
+        let end = month_bounds(m)
+            .1
+            .tomorrow()
+            .ok()
+            .and_then(|d| d.to_zoned(self.tz.clone()).ok())
+            .map(|z| z.timestamp());
+        self.seen.push((m, end));
+        end
+    }
 }
 
 #[cfg(test)]

@@ -82,6 +82,7 @@ impl FilterRequest {
             bbox: self.bbox.as_deref().map(analysis::parse_bbox).transpose()?,
             boundary: self.boundary.clone(),
             cell: self.cell,
+            points_near_bbox: None,
         })
     }
 }
@@ -248,12 +249,15 @@ pub fn params(
 /// scoring starts (to print its warnings, or to refuse a grid too large to score).
 pub fn compute(
     config: &Config,
-    incidents: &[planner::Incident],
+    data: &super::dataset::Dataset,
     req: &HotspotRequest,
     on_prepared: &mut dyn FnMut(&Prepared) -> Result<(), Failure>,
 ) -> Result<Hotspots, Failure> {
-    let filters = req.filters.to_filters().map_err(Failure::Invalid)?;
-    let prepared = analysis::prepare(config, incidents, &filters).map_err(Failure::Invalid)?;
+    let mut filters = req.filters.to_filters().map_err(Failure::Invalid)?;
+    // Scoring reads only the incidents inside the area's cells (a cell's centre is inside
+    // the bbox, so its incidents are within one cell of it).
+    filters.points_near_bbox = Some(filters.cell);
+    let prepared = analysis::prepare(config, data, &filters).map_err(Failure::Invalid)?;
     on_prepared(&prepared)?;
     let params = params(config, &prepared, req).map_err(Failure::Invalid)?;
     let scored =
@@ -272,7 +276,7 @@ pub fn compute(
 pub fn selection_report(p: &Prepared) -> String {
     format!(
         "selected {} incidents in {}; left out: {} by category, {} by date, {} outside the time window, {} not projectable; {} month-only incidents count for place only\n{}",
-        p.points.len(),
+        p.selected,
         p.crs.kind(),
         p.excluded_category,
         p.excluded_dates,
@@ -689,7 +693,7 @@ fn firefly_member(h: &Hotspots) -> Value {
         "n_cells": scored.n_cells,
         "n_incidents": scored.n_incidents,
         "n_untimed": scored.n_untimed,
-        "n_outside": scored.n_outside,
+        "n_outside": scored.n_outside + prepared.beyond_bbox,
         "hour_profile": hour_profile(prepared, params),
         "validation": h.validation,
         "generated_at": jiff::Timestamp::now().to_string(),

@@ -9,6 +9,7 @@
 //! and [`password`] hashes the passwords and tokens of the users both edges create.
 
 pub mod analysis;
+pub mod dataset;
 pub mod hotspots;
 pub mod ics;
 pub mod import;

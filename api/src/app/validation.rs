@@ -51,13 +51,13 @@ fn evaluate(
 /// answer.
 pub fn for_request(
     config: &Config,
-    incidents: &[planner::Incident],
+    data: &super::dataset::Dataset,
     req: &HotspotRequest,
     on_prepared: &mut dyn FnMut(&Prepared) -> Result<(), Failure>,
 ) -> Value {
     let prepared = (|| {
         let filters = req.filters.to_filters().map_err(Failure::Invalid)?;
-        let prepared = analysis::prepare(config, incidents, &filters).map_err(Failure::Invalid)?;
+        let prepared = analysis::prepare(config, data, &filters).map_err(Failure::Invalid)?;
         on_prepared(&prepared)?;
         let params = hotspots::params(config, &prepared, req).map_err(Failure::Invalid)?;
         Ok::<_, Failure>((prepared, params, filters))

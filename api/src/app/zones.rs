@@ -225,13 +225,13 @@ pub struct Built {
 /// selection before scoring starts.
 pub fn build_from(
     config: &Config,
-    incidents: &[planner::Incident],
+    data: &super::dataset::Dataset,
     premises: Vec<planner::Premises>,
     req: &ZoneRequest,
     on_prepared: &mut dyn FnMut(&Prepared) -> Result<(), Failure>,
 ) -> Result<Built, Failure> {
     let filters = req.filters.to_filters().map_err(Failure::Invalid)?;
-    let prepared = analysis::prepare(config, incidents, &filters).map_err(Failure::Invalid)?;
+    let prepared = analysis::prepare(config, data, &filters).map_err(Failure::Invalid)?;
     on_prepared(&prepared)?;
     let mut params = ScoringParams::new(
         prepared.latest.unwrap_or_else(jiff::Timestamp::now),

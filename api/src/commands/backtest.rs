@@ -69,8 +69,8 @@ pub fn run(config: &Config, args: BacktestArgs) -> Result<(), Failure> {
     }
     let filters = args.filters.to_filters().map_err(invalid)?;
     let store = Store::open(&config.db)?;
-    let incidents = store.incidents()?;
-    let prepared = analysis::prepare(config, &incidents, &filters).map_err(invalid)?;
+    let data = crate::app::dataset::Dataset::load(&store, config)?;
+    let prepared = analysis::prepare(config, &data, &filters).map_err(invalid)?;
     for w in &prepared.warnings {
         eprintln!("firefly: warning: {w}");
     }

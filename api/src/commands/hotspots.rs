@@ -145,8 +145,8 @@ pub fn run(config: &Config, args: HotspotArgs) -> Result<(), Failure> {
     // Checked before the database is opened, so a typo costs nothing.
     req.filters.to_filters().map_err(Failure::Invalid)?;
     let store = Store::open(&config.db)?;
-    let incidents = store.incidents()?;
-    let mut result = hotspots::compute(config, &incidents, &req, &mut |prepared| {
+    let data = crate::app::dataset::Dataset::load(&store, config)?;
+    let mut result = hotspots::compute(config, &data, &req, &mut |prepared| {
         for w in &prepared.warnings {
             eprintln!("firefly: warning: {w}");
         }

@@ -96,9 +96,9 @@ pub fn make(config: &Config, args: &PlanArgs) -> Result<Planned, Failure> {
         settings: args.settings(),
     };
     let store = Store::open(&config.db)?;
-    let incidents = store.incidents()?;
+    let data = crate::app::dataset::Dataset::load(&store, config)?;
     let premises = store.premises()?;
-    plan::make(config, &incidents, premises, &req, &mut |prepared| {
+    plan::make(config, &data, premises, &req, &mut |prepared| {
         for w in &prepared.warnings {
             eprintln!("firefly: warning: {w}");
         }

@@ -51,14 +51,14 @@ fn status_label(s: TrainingStatus) -> &'static str {
 pub fn run(config: &Config, args: VenueArgs) -> Result<(), Failure> {
     let filters = args.filters.to_filters().map_err(Failure::Invalid)?;
     let store = Store::open(&config.db)?;
-    let incidents = store.incidents()?;
+    let data = crate::app::dataset::Dataset::load(&store, config)?;
     let premises = store.premises()?;
     if premises.is_empty() {
         return Err(Failure::Invalid(anyhow!(
             "no premises in the database: run `firefly import premises` first"
         )));
     }
-    let prepared = analysis::prepare(config, &incidents, &filters).map_err(Failure::Invalid)?;
+    let prepared = analysis::prepare(config, &data, &filters).map_err(Failure::Invalid)?;
     eprintln!("{}", crate::app::hotspots::selection_report(&prepared));
     let venues: Vec<Venue> = premises
         .iter()
@@ -205,8 +205,12 @@ pub struct ProfileArgs {
 pub fn profile(config: &Config, args: ProfileArgs) -> Result<(), Failure> {
     let filters = args.filters.to_filters().map_err(Failure::Invalid)?;
     let store = Store::open(&config.db)?;
-    let prepared =
-        analysis::prepare(config, &store.incidents()?, &filters).map_err(Failure::Invalid)?;
+    let prepared = analysis::prepare(
+        config,
+        &crate::app::dataset::Dataset::load(&store, config)?,
+        &filters,
+    )
+    .map_err(Failure::Invalid)?;
     eprintln!("{}", crate::app::hotspots::selection_report(&prepared));
     let params = ScoringParams::new(
         prepared.latest.unwrap_or_else(jiff::Timestamp::now),

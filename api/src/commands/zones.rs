@@ -66,9 +66,9 @@ impl ZoneArgs {
 pub fn build(config: &Config, args: &ZoneArgs) -> Result<Built, Failure> {
     let req = args.to_request()?;
     let store = Store::open(&config.db)?;
-    let incidents = store.incidents()?;
+    let data = crate::app::dataset::Dataset::load(&store, config)?;
     let premises = store.premises()?;
-    zones::build_from(config, &incidents, premises, &req, &mut |prepared| {
+    zones::build_from(config, &data, premises, &req, &mut |prepared| {
         for w in &prepared.warnings {
             eprintln!("firefly: warning: {w}");
         }

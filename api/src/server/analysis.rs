@@ -39,6 +39,7 @@ use super::policy::{HotspotCells, IncidentPoints, Policy, Zones};
 use super::state::AppState;
 use crate::app::Failure;
 use crate::app::analysis::Prepared;
+use crate::app::dataset::Dataset;
 use crate::app::hotspots::{self, FilterRequest, HotspotRequest, MethodParams};
 use crate::app::validation;
 use crate::app::zones::{self, ZoneMethod, ZoneRequest};
@@ -381,15 +382,13 @@ async fn cached<F>(
     compute: F,
 ) -> Result<Response, AppError>
 where
-    F: FnOnce(&[planner::Incident], Vec<planner::Premises>) -> Result<Bytes, Failure>
-        + Send
-        + 'static,
+    F: FnOnce(&Dataset, Vec<planner::Premises>) -> Result<Bytes, Failure> + Send + 'static,
 {
     let version = state.versions.get(&state.db).await?.data;
     let (body, hit) = state
         .recompress
         .answer(&state.cache, &key, version, encoding, || {
-            compute_cached(state, Some(user), needs_premises, compute)
+            compute_cached(state, version, Some(user), needs_premises, compute)
         })
         .await?;
     state
@@ -408,14 +407,13 @@ where
 
 async fn compute_cached<F>(
     state: &AppState,
+    version: i64,
     user: Option<i64>,
     needs_premises: bool,
     compute: F,
 ) -> Result<Bytes, AppError>
 where
-    F: FnOnce(&[planner::Incident], Vec<planner::Premises>) -> Result<Bytes, Failure>
-        + Send
-        + 'static,
+    F: FnOnce(&Dataset, Vec<planner::Premises>) -> Result<Bytes, Failure> + Send + 'static,
 {
     if let Some(user) = user
         && let Err(retry_after) = state.misses.take(user)
@@ -431,19 +429,13 @@ where
     state.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
     // The data is read after the caller read its version: an import in between makes the
     // entry look older than its data, so the next request recomputes; never newer.
-    let (incidents, premises) = state
-        .db
-        .run(move |s| {
-            let incidents = s.incidents()?;
-            let premises = if needs_premises {
-                s.premises()?
-            } else {
-                Vec::new()
-            };
-            Ok((incidents, premises))
-        })
-        .await?;
-    under_compute(state, move || compute(&incidents, premises))
+    let data = state.datasets.get(state, version).await?;
+    let premises = if needs_premises {
+        state.db.run(|s| s.premises()).await?
+    } else {
+        Vec::new()
+    };
+    under_compute(state, move || compute(&data, premises))
         .await?
         .map_err(api_names)
 }
@@ -586,7 +578,7 @@ pub async fn hotspots(
         false,
         who.user.id,
         audit,
-        move |incidents, _| {
+        move |data, _| {
             let mut warnings = Vec::new();
             let for_work = req.clone();
             // Without a bbox the validation runs on this very grid: count its scorings.
@@ -597,7 +589,7 @@ pub async fn hotspots(
             };
             let mut result = hotspots::compute(
                 &config,
-                incidents,
+                data,
                 &req,
                 &mut guard(&mut warnings, |p| {
                     hotspots::request_work(&for_work, p) * scorings
@@ -606,7 +598,7 @@ pub async fn hotspots(
             check_features(result.scored.cells.len())?;
             if validate {
                 result.validation = Some(validation_block(
-                    &memo, version, &config, incidents, &req, &result,
+                    &memo, version, &config, data, &req, &result,
                 ));
             }
             let mut extras = hotspots::GeoJsonExtras::default();
@@ -631,7 +623,7 @@ fn validation_block(
     memo: &super::cache::ResultCache,
     version: i64,
     config: &crate::config::Config,
-    incidents: &[planner::Incident],
+    data: &Dataset,
     req: &HotspotRequest,
     answer: &hotspots::Hotspots,
 ) -> Value {
@@ -651,7 +643,7 @@ fn validation_block(
     let (method, params) = (area.method, area.params.clone());
     let value = validation::for_request(
         config,
-        incidents,
+        data,
         &area,
         &mut guard(&mut ignored, |p| {
             hotspots::work(method, &params, p) * validation::PERIODS
@@ -708,12 +700,12 @@ pub async fn zones(
         true,
         who.user.id,
         audit,
-        move |incidents, premises| {
+        move |data, premises| {
             let mut warnings = Vec::new();
             let for_work = req.clone();
             let built = zones::build_from(
                 &config,
-                incidents,
+                data,
                 premises,
                 &req,
                 &mut guard(&mut warnings, |p| zones::work(&for_work, p)),

@@ -26,6 +26,7 @@ pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod client;
+pub mod datasets;
 pub mod encoding;
 pub mod error;
 pub mod imports;

@@ -13,6 +13,7 @@ use super::incidents::unprocessable;
 use super::policy::PremisesRead;
 use super::state::AppState;
 use crate::app::analysis;
+use crate::app::dataset::Dataset;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -143,21 +144,16 @@ async fn list_body(
     wanted: Option<TrainingStatus>,
     today: jiff::civil::Date,
 ) -> Result<Bytes, AppError> {
-    let crs_choice = state.config.crs;
-    let (premises, history, incidents) = state
+    let (premises, history) = state
         .db
-        .run(move |s| {
-            Ok((
-                s.premises_with_ids()?,
-                s.training_with_flags()?,
-                s.incidents()?,
-            ))
-        })
+        .run(move |s| Ok((s.premises_with_ids()?, s.training_with_flags()?)))
         .await?;
-    // Venue risk projects and counts every incident: under the analyses' compute permits,
+    let version = state.versions.get(&state.db).await?.data;
+    let data = state.datasets.get(state, version).await?;
+    // Venue risk counts every incident near a venue: under the analyses' compute permits,
     // not on a database connection.
     let (premises, risk) = analysis_http::under_compute(state, move || {
-        let risk = risk_ranks(crs_choice, &premises, &incidents);
+        let risk = risk_ranks(&data, &premises);
         (premises, risk)
     })
     .await?;
@@ -197,27 +193,17 @@ async fn list_body(
 /// Each venue's risk rank (1 = most harm) and count of night-time-economy incidents within
 /// 50 m, each incident going to its nearest venue (as `firefly venues`); venues with none
 /// have no rank. The liaison officer's to-do list is the untrained venues ranked highest.
-fn risk_ranks(
-    crs: crate::config::CrsChoice,
-    premises: &[(i64, Premises)],
-    incidents: &[planner::Incident],
-) -> HashMap<String, (u32, u32)> {
+fn risk_ranks(data: &Dataset, premises: &[(i64, Premises)]) -> HashMap<String, (u32, u32)> {
     use planner::venue_risk::{Venue, VenueRiskParams, venue_risk};
-    let nte: Vec<&planner::Incident> = incidents
-        .iter()
-        .filter(|i| i.category.is_night_time_economy())
-        .collect();
-    let crs = analysis::choose_crs(crs, &nte);
-    let points: Vec<planner::hotspots::ScoringPoint> = nte
-        .iter()
-        .filter_map(|i| {
-            let p = crs.project(i.lon, i.lat).ok()?;
-            Some(planner::hotspots::ScoringPoint {
-                x: p.x,
-                y: p.y,
-                category: i.category,
-                occurred: i.occurred,
-            })
+    let crs = data.crs();
+    let points: Vec<planner::hotspots::ScoringPoint> = data
+        .rows()
+        .filter(|(i, [x, _], _)| i.category.is_night_time_economy() && !x.is_nan())
+        .map(|(i, [x, y], _)| planner::hotspots::ScoringPoint {
+            x,
+            y,
+            category: i.category,
+            occurred: i.occurred,
         })
         .collect();
     let venues: Vec<Venue> = premises

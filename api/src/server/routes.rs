@@ -99,6 +99,10 @@ pub struct Ready {
     /// Bytes free on the database's file system: shown to admins only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_free_bytes: Option<u64>,
+    /// The data version whose incidents are loaded for the analyses (null while the first
+    /// load runs): when it equals `data_version`, a hotspot request reads no database rows.
+    #[serde(default)]
+    pub analysis_data_version: Option<i64>,
 }
 
 /// The process is up.
@@ -133,6 +137,7 @@ async fn readyz(
             schema_version: schema,
             data_version: data,
             disk_free_bytes: free.filter(|_| admin.is_ok()),
+            analysis_data_version: state.datasets.loaded_version(),
         })),
         Ok((schema, _, _)) if schema > SCHEMA_VERSION => Err(AppError::Unavailable(format!(
             "database schema version {schema} is newer than this server's {SCHEMA_VERSION}; \

@@ -7,8 +7,10 @@
 //! A semaphore bounds the connections open at once; an idle connection is reused, so the
 //! per-request cost is a lookup, not an open. Chosen over one `Mutex<Connection>`, which
 //! would make a long read (loading a million incidents for scoring) block every login.
+//! The analyses read the incidents from memory ([`DatasetCache`]), not from here.
 
 use super::cache::{MissLimiter, ResultCache};
+use super::datasets::DatasetCache;
 use super::encoding::Recompressor;
 use super::error::AppError;
 use super::login_audit::LoginAudit;
@@ -105,6 +107,8 @@ pub struct Inner {
     pub compute: Arc<Semaphore>,
     /// Cache misses (computations) per user per minute.
     pub misses: MissLimiter,
+    /// The incidents, loaded and projected once per data version.
+    pub datasets: DatasetCache,
 }
 
 impl Deref for AppState {
@@ -205,6 +209,7 @@ impl AppState {
             metrics: Metrics::default(),
             compute: Arc::new(Semaphore::new(cores)),
             misses: MissLimiter::default(),
+            datasets: DatasetCache::default(),
         })))
     }
 }

@@ -17,7 +17,7 @@ use super::incidents::unprocessable;
 use super::policy::{TrainingImpact, TrainingRecords};
 use super::premises::{FICTIONAL_LABEL, today};
 use super::state::AppState;
-use crate::app::analysis::{self, Categories};
+use crate::app::analysis::Categories;
 use crate::storage::StoredTraining;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -408,40 +408,35 @@ pub async fn impact(
         )));
     }
     let (target_id, target) = find(&state, key).await?;
-    let (premises, incidents, first, history) = state
+    let (premises, first, history) = state
         .db
         .run(|s| {
             Ok((
                 s.premises_with_ids()?,
-                s.incidents()?,
                 s.first_training_dates()?,
                 s.training_with_flags()?,
             ))
         })
         .await?;
+    let version = state.versions.get(&state.db).await?.data;
+    let data = state.datasets.get(&state, version).await?;
     let tz = state.config.tz.clone();
-    let config = state.config.clone();
     let target_source = target.source_id.clone();
     // Under the analyses' compute permits (one heavy computation per core at once).
     let computed = super::analysis::under_compute(&state, move || {
-        let kept: Vec<&planner::Incident> = incidents
-            .iter()
-            .filter(|i| {
+        let crs = data.crs();
+        let points: Vec<ScoringPoint> = data
+            .rows()
+            .filter(|(i, [x, _], _)| {
                 categories.includes(i.category)
                     && window.select(&i.occurred, &tz) != Selection::Outside
+                    && !x.is_nan()
             })
-            .collect();
-        let crs = analysis::choose_crs(config.crs, &kept);
-        let points: Vec<ScoringPoint> = kept
-            .iter()
-            .filter_map(|i| {
-                let p = crs.project(i.lon, i.lat).ok()?;
-                Some(ScoringPoint {
-                    x: p.x,
-                    y: p.y,
-                    category: i.category,
-                    occurred: i.occurred,
-                })
+            .map(|(i, [x, y], _)| ScoringPoint {
+                x,
+                y,
+                category: i.category,
+                occurred: i.occurred,
             })
             .collect();
         let venues: Vec<(i64, ImpactVenue)> = premises

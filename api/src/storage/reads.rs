@@ -12,6 +12,31 @@ impl Store {
             .collect())
     }
 
+    /// What the analyses read of every stored incident (place, category, time), in import
+    /// order: no text column is read, so a national table loads in seconds.
+    pub fn incident_points(&self) -> Result<Vec<planner::IncidentPoint>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT occurred_utc, occurred_month, lon, lat, category FROM incidents ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let occurred = match row.get_ref(0)?.as_str_or_null()? {
+                Some(t) => OccurredAt::Exact(parse_column(0, t, |t| t.parse::<Timestamp>())?),
+                None => OccurredAt::Month(parse_column(
+                    1,
+                    row.get_ref(1)?.as_str()?,
+                    YearMonth::parse,
+                )?),
+            };
+            Ok(planner::IncidentPoint {
+                lon: row.get(2)?,
+                lat: row.get(3)?,
+                category: parse_column(4, row.get_ref(4)?.as_str()?, |c| c.parse::<Category>())?,
+                occurred,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Stored incidents with their database ids, in import order; only those inside
     /// `bbox` (W, S, E, N degrees, edges included) when one is given.
     pub fn incidents_with_ids(&self, bbox: Option<[f64; 4]>) -> Result<Vec<(i64, Incident)>> {

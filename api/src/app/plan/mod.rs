@@ -38,7 +38,7 @@ pub struct PlanRequest {
 /// Forms the zones from the incidents and premises and optimises the night.
 pub fn make(
     config: &Config,
-    incidents: &[planner::Incident],
+    data: &crate::app::dataset::Dataset,
     premises: Vec<planner::Premises>,
     req: &PlanRequest,
     on_prepared: &mut dyn FnMut(&Prepared) -> Result<(), Failure>,
@@ -49,7 +49,7 @@ pub fn make(
             req.roster_name
         )));
     }
-    let built = zones::build_from(config, incidents, premises, &req.zones, on_prepared)?;
+    let built = zones::build_from(config, data, premises, &req.zones, on_prepared)?;
     make_from(
         config,
         req.night,

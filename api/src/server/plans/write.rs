@@ -89,10 +89,9 @@ pub async fn create(
         settings,
     };
     let seed = req.settings.seed;
-    let (incidents, premises) = state
-        .db
-        .run(|s| Ok((s.incidents()?, s.premises()?)))
-        .await?;
+    let version = state.versions.get(&state.db).await?.data;
+    let data = state.datasets.get(&state, version).await?;
+    let premises = state.db.run(|s| s.premises()).await?;
     let config = state.config.clone();
     let night_text = night.to_string();
     let (document, created, n_units) = compute(&state, move || {
@@ -100,7 +99,7 @@ pub async fn create(
         let zones = req.zones.clone();
         let planned = plan::make(
             &config,
-            &incidents,
+            &data,
             premises,
             &req,
             &mut guard(&mut warnings, |p| crate::app::zones::work(&zones, p)),
