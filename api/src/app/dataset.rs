@@ -1,6 +1,6 @@
 //! The stored incidents as every analysis reads them, prepared once: projected into the
 //! data's CRS, with each incident's local dates worked out. The CLI builds one per command;
-//! the server keeps one per data version ([`crate::server`]'s `DatasetCache`), so a map
+//! the HTTP server keeps one per data version (its `DatasetCache`), so a map
 //! viewport over six million incidents filters a table in memory instead of reading,
 //! converting and projecting every row again.
 //!
