@@ -85,6 +85,54 @@ async fn every_hotspot_answer_carries_the_areas_validation() {
     assert!(bare.json()["firefly"]["validation"].is_null());
 }
 
+/// A viewport asked before its whole area never waits for the area's validation: the
+/// block is computed in the background, the first answers say it is pending, and once it is
+/// there a viewport carries the same block as the whole area's answer.
+#[tokio::test]
+async fn a_viewport_first_gets_the_block_once_the_background_has_it() {
+    let env = env();
+    env.import_incidents("quarter.csv", &quarter_csv());
+    let planner = login(&env.app, "planner").await;
+    let viewport =
+        "/api/v1/hotspots?method=kde&window=all&cell=100&bbox=-0.425,51.875,-0.41,51.885";
+    let first = get(&env.app, viewport, &planner).await;
+    first.expect(StatusCode::OK);
+    let block = first.json()["firefly"]["validation"].clone();
+    let mut tries = 0;
+    let mut last = block.clone();
+    if block["pending"] == true {
+        assert_eq!(block["available"], false, "{block}");
+        // Within 30 s (a bounded wait): the block lands in the cache, and the next answer has it.
+        while last["pending"] == true && tries < 300 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let again = get(&env.app, viewport, &planner).await;
+            again.expect(StatusCode::OK);
+            last = again.json()["firefly"]["validation"].clone();
+            tries += 1;
+        }
+    }
+    assert_eq!(last["available"], true, "{last}");
+    let whole = get(
+        &env.app,
+        "/api/v1/hotspots?method=kde&window=all&cell=100",
+        &planner,
+    )
+    .await;
+    assert_eq!(whole.json()["firefly"]["validation"], last);
+    // The answer with the block is cached like any other (asked once more first, in case
+    // the block landed while the first answer was computed, which is then cached apart).
+    assert!(
+        tries > 0 || block["available"] == true,
+        "the first answer was pending and no later one was asked: {block}"
+    );
+    get(&env.app, viewport, &planner)
+        .await
+        .expect(StatusCode::OK);
+    let cached = get(&env.app, viewport, &planner).await;
+    assert_eq!(cached.headers["x-firefly-cache"], "hit");
+    assert_eq!(cached.json()["firefly"]["validation"], last);
+}
+
 #[tokio::test]
 async fn zones_default_to_the_method_that_validates_best() {
     let env = env();

@@ -55,6 +55,14 @@ test('planner: hotspots, zones, venues, incidents; interactive time; hour slider
   assert.ok((await rendered(page, 'zones-fill')) > 0, 'zones drawn');
   assert.ok(await layer(page, 'incidents'), 'planner has incident points');
   assert.ok(await page.isVisible('#hotspot-legend'));
+  // The legend's validation note: the whole area's, computed in the background for a
+  // viewport and fetched again until it is there.
+  await page.waitForFunction(
+    () => /^(Tested on|Not validated)/.test(document.querySelector('#hotspot-validation')?.textContent || ''),
+    null,
+    { timeout: 20000 },
+  );
+  assert.match(await page.textContent('#hotspot-validation'), /Tested on the \d+ latest/);
   assert.match(await page.textContent('.maplibregl-ctrl-attrib'), /OpenStreetMap/);
   assert.match(await page.textContent('.maplibregl-ctrl-attrib'), /police\.uk/);
   // The offline background names its districts, each label inside its own district.

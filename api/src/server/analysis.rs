@@ -568,9 +568,23 @@ pub async fn hotspots(
     );
     let config = state.config.clone();
     let validate = q.validation.unwrap_or(true);
-    let key = format!("{key}|validation={validate}");
     let version = state.versions.get(&state.db).await?.data;
     let memo = state.cache.clone();
+    // A viewport's block is the whole area's: computed once per data version, in the
+    // background, so that no viewport waits for it. Until it is there, answers say it is
+    // pending and are cached apart, so the first request after it is ready gets it.
+    let area_key = validate.then(|| validation_key(&req));
+    let pending = req.filters.bbox.is_some()
+        && area_key
+            .as_ref()
+            .is_some_and(|k| memo.get(k, version).is_none());
+    if pending && let Some(area_key) = &area_key {
+        validate_in_background(&state, version, area_key.clone(), req.clone());
+    }
+    let key = format!(
+        "{key}|validation={validate}{}",
+        if pending { "|pending" } else { "" }
+    );
     cached(
         &state,
         key,
@@ -596,10 +610,20 @@ pub async fn hotspots(
                 }),
             )?;
             check_features(result.scored.cells.len())?;
-            if validate {
-                result.validation = Some(validation_block(
-                    &memo, version, &config, data, &req, &result,
-                ));
+            if let Some(area_key) = area_key {
+                result.validation = Some(if req.filters.bbox.is_none() {
+                    // This answer's own grid is the whole area: its block serves every
+                    // viewport of the same request too.
+                    let block = validation::of(&result);
+                    if let Ok(body) = serde_json::to_vec(&block) {
+                        memo.put(area_key, version, Bytes::from(body));
+                    }
+                    block
+                } else {
+                    memo.get(&area_key, version)
+                        .and_then(|body| serde_json::from_slice(&body).ok())
+                        .unwrap_or_else(pending_block)
+                });
             }
             let mut extras = hotspots::GeoJsonExtras::default();
             if disclosure == Disclosure::Aggregate {
@@ -616,43 +640,68 @@ pub async fn hotspots(
     .await
 }
 
-/// The validation block of a hotspot answer: over the study area without the viewport's
-/// bbox (the forecast is for the area, the bbox only where the map looks), so every
-/// viewport of one request shares one block, kept in the result cache per data version.
-fn validation_block(
-    memo: &super::cache::ResultCache,
-    version: i64,
-    config: &crate::config::Config,
-    data: &Dataset,
-    req: &HotspotRequest,
-    answer: &hotspots::Hotspots,
-) -> Value {
-    if req.filters.bbox.is_none() {
-        return validation::of(answer);
-    }
+/// The request whose validation block every viewport of `req` shares: the study area
+/// without the viewport's bbox (the forecast is for the area, the bbox only where the map
+/// looks), and its key in the result cache.
+fn validation_area(req: &HotspotRequest) -> HotspotRequest {
     let mut area = req.clone();
     area.filters.bbox = None;
     area.all_cells = false;
-    let key = format!("validation|{}", area.key());
-    if let Some(body) = memo.get(&key, version)
-        && let Ok(value) = serde_json::from_slice(&body)
+    area
+}
+
+fn validation_key(req: &HotspotRequest) -> String {
+    format!("validation|{}", validation_area(req).key())
+}
+
+/// The block a viewport carries while its area's block is being computed.
+fn pending_block() -> Value {
+    serde_json::json!({
+        "available": false,
+        "pending": true,
+        "reason": "the validation of the whole study area is being computed for this data; ask again in a few seconds",
+    })
+}
+
+/// Computes the validation block of `req`'s whole area into the result cache, under
+/// `key`, unless that is already under way. Runs under a compute permit like any analysis.
+fn validate_in_background(state: &AppState, version: i64, key: String, req: HotspotRequest) {
     {
-        return value;
+        let mut running = state.validating.lock().unwrap_or_else(|e| e.into_inner());
+        if !running.insert(key.clone()) {
+            return;
+        }
     }
-    let mut ignored = Vec::new();
-    let (method, params) = (area.method, area.params.clone());
-    let value = validation::for_request(
-        config,
-        data,
-        &area,
-        &mut guard(&mut ignored, |p| {
-            hotspots::work(method, &params, p) * validation::PERIODS
-        }),
-    );
-    if let Ok(body) = serde_json::to_vec(&value) {
-        memo.put(key, version, Bytes::from(body));
-    }
-    value
+    let state = state.clone();
+    tokio::spawn(async move {
+        let outcome = async {
+            let data = state.datasets.get(&state, version).await?;
+            let (config, memo, key) = (state.config.clone(), state.cache.clone(), key.clone());
+            state
+                .compute_cancellable(move || {
+                    let area = validation_area(&req);
+                    let (method, params) = (area.method, area.params.clone());
+                    let mut ignored = Vec::new();
+                    let value = validation::for_request(
+                        &config,
+                        &data,
+                        &area,
+                        &mut guard(&mut ignored, |p| {
+                            hotspots::work(method, &params, p) * validation::PERIODS
+                        }),
+                    );
+                    if let Ok(body) = serde_json::to_vec(&value) {
+                        memo.put(key, version, Bytes::from(body));
+                    }
+                })
+                .await
+        };
+        if let Err(e) = outcome.await {
+            tracing::warn!(error = ?e, "validating a study area in the background failed");
+        }
+        let mut running = state.validating.lock().unwrap_or_else(|e| e.into_inner());
+        running.remove(&key);
+    });
 }
 
 /// Patrol zones (WGS84 GeoJSON MultiPolygons, named after their venues, with risk by hour

@@ -109,6 +109,8 @@ pub struct Inner {
     pub misses: MissLimiter,
     /// The incidents, loaded and projected once per data version.
     pub datasets: DatasetCache,
+    /// Validation blocks being computed in the background, by result-cache key.
+    pub validating: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Deref for AppState {
@@ -210,6 +212,7 @@ impl AppState {
             compute: Arc::new(Semaphore::new(cores)),
             misses: MissLimiter::default(),
             datasets: DatasetCache::default(),
+            validating: Mutex::default(),
         })))
     }
 }

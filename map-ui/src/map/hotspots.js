@@ -172,6 +172,7 @@ export function drawHotspots(map, data, method, scale) {
  */
 export function validationText(v) {
   if (!v) return '';
+  if (v.pending) return 'Validation: being computed for the whole area; shown in a few seconds.';
   if (!v.available) return `Not validated: ${v.reason}`;
   const at = (coverage) => v.rows.find((r) => r.coverage === coverage);
   const pai = (m) => (m && m.pai ? m.pai.mean.toFixed(1) + (m.pai.sd != null ? ` ± ${m.pai.sd.toFixed(1)}` : '') : 'n/a');

@@ -52,6 +52,8 @@ export async function plannerView() {
     profileNote.hidden = !scale;
     if (scale) profileNote.textContent = profileText(scale.profile);
   };
+  let pendingRetry = null;
+  let pendingTries = 0;
   const refresh = async () => {
     const c = current();
     hourOut.textContent = `${hh(c.hour)}-${hh((c.hour + 1) % 24)}`;
@@ -59,6 +61,15 @@ export async function plannerView() {
       const { drawn, scale } = await showHotspots(map, method.value, { ...c, allHours: allHours.checked });
       showLegend(scale);
       validationNote.textContent = validationText(drawn.validation);
+      // The server validates the whole area in the background for a viewport: ask again
+      // (a cheap answer) until the block is there, a few times at most.
+      clearTimeout(pendingRetry);
+      if (drawn.validation && drawn.validation.pending && pendingTries < 10) {
+        pendingTries += 1;
+        pendingRetry = setTimeout(refresh, 3000);
+      } else if (!(drawn.validation && drawn.validation.pending)) {
+        pendingTries = 0;
+      }
       status.textContent =
         `${drawn.cells} cells at ${cellForZoom(map.getZoom())} m` +
         (allHours.checked ? '' : ` for ${hourWindow(c.night, c.hour)}`) +
