@@ -46,6 +46,8 @@ fn national_bench_names_each_figure() {
         "method=kde&cell=100",
         "central London, validation=false",
         "central Manchester",
+        "validation block in the background",
+        ", validation block ",
         "incidents are loaded for the analyses",
         "cold **",
         "cached **",

@@ -22,11 +22,15 @@ pub struct DatasetCache {
 }
 
 impl DatasetCache {
+    /// The dataset held, if it is of `version` or newer: a request that read its version
+    /// just before an import uses the newer rows (its cached answer then looks older than
+    /// its data and is computed again, never the other way round), rather than loading the
+    /// old version back.
     fn held(&self, version: i64) -> Option<Arc<Dataset>> {
         let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         current
             .as_ref()
-            .filter(|(v, _)| *v == version)
+            .filter(|(v, _)| *v >= version)
             .map(|(_, d)| Arc::clone(d))
     }
 
@@ -36,9 +40,9 @@ impl DatasetCache {
         current.as_ref().map(|(v, _)| *v)
     }
 
-    /// The incidents of data version `version` (read before calling, so an import racing
-    /// with the load makes the dataset look older than its rows, and it is loaded again on
-    /// the next request; never newer).
+    /// The incidents of data version `version` or newer (the version is read before
+    /// calling, so an import racing with the load makes the dataset look older than its
+    /// rows, and it is loaded again on the next request; never newer).
     pub async fn get(&self, state: &AppState, version: i64) -> Result<Arc<Dataset>, AppError> {
         if let Some(d) = self.held(version) {
             return Ok(d);
