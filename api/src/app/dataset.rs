@@ -368,6 +368,25 @@ mod tests {
         assert_eq!(d.rows_near([1.0, 1.0, 0.0, 0.0]), Some(vec![]));
     }
 
+    /// The README's figure: under 80 bytes per incident held (0.5 GB for 6 million).
+    #[test]
+    fn an_incident_costs_under_80_bytes() {
+        let tz = TimeZone::get("Europe/London").unwrap();
+        let month = OccurredAt::Month(YearMonth::parse("2024-02").unwrap());
+        let points: Vec<IncidentPoint> = (0..10_000)
+            .map(|k| {
+                point(
+                    -0.5 + (k % 100) as f64 * 1e-3,
+                    52.0 + (k / 100) as f64 * 1e-3,
+                    month,
+                )
+            })
+            .collect();
+        let d = Dataset::new(CrsChoice::Bng, &tz, points);
+        let per_incident = d.heap_bytes() as f64 / d.len() as f64;
+        assert!(per_incident < 80.0, "{per_incident} bytes per incident");
+    }
+
     #[test]
     fn an_empty_dataset_has_a_crs_and_no_rows() {
         let tz = TimeZone::get("Europe/London").unwrap();
