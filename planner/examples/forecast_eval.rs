@@ -427,12 +427,12 @@ fn bound() {
             .iter()
             .map(|&t| f64::from(t) / MONTHS as f64)
             .collect();
-        let sim = simulate(&mut rng, k, |_| plug.clone());
+        let sim = simulate(&mut rng, k, None, |_| plug.clone());
         print_row("plug-in", &sim, share);
         let support = rate_support(&totals);
         let g = npmle(&totals, &support, 2000);
         let post = Posterior::new(&totals, &support, &g);
-        let sim = simulate(&mut rng, k, |rng| {
+        let sim = simulate(&mut rng, k, None, |rng| {
             post.draw(rng, &totals)
                 .into_iter()
                 .map(|t| t / MONTHS as f64)
@@ -441,7 +441,7 @@ fn bound() {
         print_row("npmle", &sim, share);
         // Month-to-month noise on top: rate x Gamma(kappa, 1 / kappa), kappa by moments.
         let kappa = 1.0 / extra_variance(&counts);
-        let sim = simulate_noisy(&mut rng, k, kappa, |rng| {
+        let sim = simulate(&mut rng, k, Some(kappa), |rng| {
             post.draw(rng, &totals)
                 .into_iter()
                 .map(|t| t / MONTHS as f64)
@@ -597,33 +597,7 @@ fn hindsight(
         sum / cuts.len() as f64
     };
     let default = mean_hit(&start);
-    let (mut w, mut best) = (start, default);
-    let mut step: f64 = 0.25;
-    while step >= 1.0 / 32.0 {
-        loop {
-            let mut improved = false;
-            for a in 0..m {
-                for b in 0..m {
-                    if a == b || w[a] <= 0.0 {
-                        continue;
-                    }
-                    let d = step.min(w[a]);
-                    let mut trial = w.clone();
-                    trial[a] -= d;
-                    trial[b] += d;
-                    let v = mean_hit(&trial);
-                    if v > best + 1e-12 {
-                        (w, best) = (trial, v);
-                        improved = true;
-                    }
-                }
-            }
-            if !improved {
-                break;
-            }
-        }
-        step /= 2.0;
-    }
+    let (w, best) = planner::hotspots::ensemble::search(start, default, &mut mean_hit);
     (names, w, best, default)
 }
 
@@ -695,39 +669,12 @@ fn figures(counts: &[Vec<u32>], rates: Option<&[f64]>, k: usize) -> Figures {
 }
 
 /// The mean figures over replicate years of Poisson months around `rates(rng)` (drawn anew
-/// for each year).
+/// for each year). With `kappa`, each cell's monthly rate is also multiplied by an
+/// independent Gamma draw of mean 1 and variance `1 / kappa`.
 fn simulate(
     rng: &mut rand_chacha::ChaCha8Rng,
     k: usize,
-    mut rates: impl FnMut(&mut rand_chacha::ChaCha8Rng) -> Vec<f64>,
-) -> Figures {
-    let mut sum = Figures::default();
-    for _ in 0..BOUND_REPLICATES {
-        let r = rates(rng);
-        let counts: Vec<Vec<u32>> = (0..MONTHS)
-            .map(|_| r.iter().map(|&l| poisson(rng, l)).collect())
-            .collect();
-        let f = figures(&counts, Some(&r), k);
-        sum.ceiling += f.ceiling;
-        sum.naive += f.naive;
-        sum.history += f.history;
-        sum.oracle += f.oracle;
-    }
-    let n = BOUND_REPLICATES as f64;
-    Figures {
-        ceiling: sum.ceiling / n,
-        naive: sum.naive / n,
-        history: sum.history / n,
-        oracle: sum.oracle / n,
-    }
-}
-
-/// As [`simulate`], with each cell's monthly rate multiplied by an independent Gamma draw of
-/// mean 1 and variance `1 / kappa`.
-fn simulate_noisy(
-    rng: &mut rand_chacha::ChaCha8Rng,
-    k: usize,
-    kappa: f64,
+    kappa: Option<f64>,
     mut rates: impl FnMut(&mut rand_chacha::ChaCha8Rng) -> Vec<f64>,
 ) -> Figures {
     let mut sum = Figures::default();
@@ -736,10 +683,10 @@ fn simulate_noisy(
         let counts: Vec<Vec<u32>> = (0..MONTHS)
             .map(|_| {
                 r.iter()
-                    .map(|&l| {
-                        if l == 0.0 {
-                            0
-                        } else {
+                    .map(|&l| match kappa {
+                        None => poisson(rng, l),
+                        Some(_) if l == 0.0 => 0,
+                        Some(kappa) => {
                             let g = gamma(rng, kappa) / kappa;
                             poisson(rng, l * g)
                         }

@@ -110,8 +110,8 @@ impl CellArea {
     }
 
     /// The cells whose centre lies inside `boundary` (even-odd rule, so holes are honoured),
-    /// row by row against the polygon edges: the same cells as
-    /// [`super::grid::Grid::from_boundary`], without a rectangle.
+    /// row by row against the polygon edges ([`super::grid::Grid::from_boundary`] is its
+    /// dense form).
     pub fn from_boundary(cell: f64, boundary: &MultiPolygon<f64>) -> CellArea {
         let Some(rect) = boundary.bounding_rect() else {
             return CellArea::from_runs(cell, vec![]);

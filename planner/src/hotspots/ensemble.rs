@@ -315,8 +315,10 @@ pub fn fit(grid: &Grid, points: &[WeightedPoint], params: &ScoringParams) -> Ens
     }
 }
 
-/// Coordinate search on the simplex from `start` (objective `value`), maximising `f`.
-fn search(start: Vec<f64>, value: f64, f: &mut impl FnMut(&[f64]) -> f64) -> (Vec<f64>, f64) {
+/// Coordinate search on the simplex from `start` (objective `value`), maximising `f`: moves
+/// of 1/4 down to 1/32 of weight between two components. The fit's search, public so that
+/// an evaluation can run the same search with other objectives (`forecast_eval -- bound`).
+pub fn search(start: Vec<f64>, value: f64, f: &mut impl FnMut(&[f64]) -> f64) -> (Vec<f64>, f64) {
     let m = start.len();
     let (mut w, mut best) = (start, value);
     let mut step: f64 = 0.25;

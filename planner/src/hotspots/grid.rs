@@ -20,7 +20,7 @@
 //! the area shares of a backtest are counts of these cells.
 
 use super::area::CellArea;
-use geo::{BoundingRect, MultiPolygon, Polygon};
+use geo::{MultiPolygon, Polygon};
 
 /// The largest *dense* grid (rectangle of cells) accepted: 2^24 cells, e.g. 200 km x 200 km
 /// at 50 m. Hotspot scoring does not need one (it scores a sparse [`CellArea`], see
@@ -195,48 +195,11 @@ impl Grid {
         Grid::from_bbox(cell, min_x, min_y, max_x, max_y)
     }
 
-    /// The cells whose centre lies inside `boundary` (metres; holes excluded).
+    /// The cells whose centre lies inside `boundary` (metres; holes excluded): the dense
+    /// grid of [`CellArea::from_boundary`], in the rectangle around those cells.
     pub fn from_boundary(cell: f64, boundary: &MultiPolygon<f64>) -> Result<Grid, GridError> {
         check_cell(cell)?;
-        let rect = boundary.bounding_rect().ok_or(GridError::EmptyStudyArea)?;
-        let (lo, hi) = (rect.min(), rect.max());
-        if ![lo.x, lo.y, hi.x, hi.y].iter().all(|v| v.is_finite()) {
-            return Err(GridError::EmptyStudyArea);
-        }
-        let mut grid = Grid::rectangle(cell, lo.x, lo.y, hi.x, hi.y)?;
-        let edges: Vec<[f64; 4]> = boundary
-            .0
-            .iter()
-            .flat_map(|p: &Polygon<f64>| std::iter::once(p.exterior()).chain(p.interiors()))
-            .flat_map(|ring| ring.lines())
-            .map(|l| [l.start.x, l.start.y, l.end.x, l.end.y])
-            .collect();
-        let mut crossings = Vec::new();
-        for r in 0..grid.nrows {
-            let y = (grid.row0 + r as i64) as f64 * cell + 0.5 * cell;
-            crossings.clear();
-            for &[x1, y1, x2, y2] in &edges {
-                if (y1 > y) != (y2 > y) {
-                    crossings.push(x1 + (y - y1) * (x2 - x1) / (y2 - y1));
-                }
-            }
-            crossings.sort_by(f64::total_cmp);
-            for pair in crossings.chunks_exact(2) {
-                // Centres (c + 0.5) cell in [pair[0], pair[1]).
-                let first = (pair[0] / cell - 0.5).ceil() as i64 - grid.col0;
-                let end = (pair[1] / cell - 0.5).ceil() as i64 - grid.col0;
-                let first = first.clamp(0, grid.ncols as i64) as usize;
-                let end = end.clamp(0, grid.ncols as i64) as usize;
-                for c in first..end {
-                    grid.inside[r * grid.ncols + c] = true;
-                }
-            }
-        }
-        grid.n_inside = grid.inside.iter().filter(|b| **b).count();
-        if grid.n_inside == 0 {
-            return Err(GridError::EmptyStudyArea);
-        }
-        Ok(grid)
+        Grid::from_area(&CellArea::from_boundary(cell, boundary))
     }
 
     /// Builds the grid for a [`StudyArea`]; `points` are only read for [`StudyArea::Points`].
