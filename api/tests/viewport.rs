@@ -86,12 +86,12 @@ fn a_viewport_scores_only_its_neighbourhood_and_answers_the_same() {
             let p = &got.prepared;
             assert_eq!(p.selected, whole.points.len(), "{method:?}");
             assert!(
-                p.beyond_bbox > 3 * p.points.len(),
+                p.beyond_bbox() > 3 * p.points.len(),
                 "{method:?}: only {} of {} incidents should be near Luton's centre",
                 p.points.len(),
                 p.selected
             );
-            assert_eq!(p.points.len() + p.beyond_bbox, p.selected);
+            assert_eq!(p.points.len() + p.beyond_bbox(), p.selected);
             assert_eq!(
                 got.params.as_of, params.as_of,
                 "{method:?}: as_of is the data's"
@@ -99,7 +99,7 @@ fn a_viewport_scores_only_its_neighbourhood_and_answers_the_same() {
             assert_eq!(got.scored.n_incidents, want.n_incidents, "{method:?}");
             assert!(want.n_incidents > 500, "{method:?}: {}", want.n_incidents);
             assert_eq!(
-                got.scored.n_outside + p.beyond_bbox,
+                got.scored.n_outside + p.beyond_bbox(),
                 want.n_outside,
                 "{method:?}"
             );

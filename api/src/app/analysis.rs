@@ -102,13 +102,13 @@ impl Filters {
     pub fn decide(
         &self,
         i: &planner::IncidentPoint,
-        (first, last): (Date, Date),
+        span: (Date, Date),
         tz: &jiff::tz::TimeZone,
     ) -> Result<Selection, Excluded> {
         if !self.categories.includes(i.category) {
             return Err(Excluded::Category);
         }
-        if self.from.is_some_and(|f| first < f) || self.to.is_some_and(|t| last > t) {
+        if !span_within(span, self.from, self.to) {
             return Err(Excluded::Dates);
         }
         match self.window.select(&i.occurred, tz) {
@@ -204,9 +204,6 @@ pub struct Prepared {
     pub points: Vec<ScoringPoint>,
     /// Incidents the filters kept (and that could be projected), near the bbox or not.
     pub selected: usize,
-    /// Of those, the ones left out of `points` as too far from the bbox to touch the area
-    /// ([`Filters::points_near_bbox`]): part of the answer's `n_outside`.
-    pub beyond_bbox: usize,
     pub excluded_category: usize,
     pub excluded_dates: usize,
     pub excluded_window: usize,
@@ -219,6 +216,12 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The selected incidents left out of `points` as too far from the bbox to touch the
+    /// area ([`Filters::points_near_bbox`]): part of the answer's `n_outside`.
+    pub fn beyond_bbox(&self) -> usize {
+        self.selected - self.points.len()
+    }
+
     /// The dense grid of the study area (zones, backtests, `ensemble`), built on first use:
     /// refused when the rectangle around the area is too large to hold densely.
     pub fn grid(&self) -> anyhow::Result<&Grid> {
@@ -282,13 +285,11 @@ pub fn within_dates(
     to: Option<Date>,
     tz: &jiff::tz::TimeZone,
 ) -> bool {
-    let (first, last) = match *occurred {
-        OccurredAt::Exact(t) => {
-            let d = t.to_zoned(tz.clone()).date();
-            (d, d)
-        }
-        OccurredAt::Month(m) => month_bounds(m),
-    };
+    span_within(super::dataset::local_span(occurred, tz), from, to)
+}
+
+/// Whether the local dates `first..=last` lie within `from..=to` (either may be open).
+fn span_within((first, last): (Date, Date), from: Option<Date>, to: Option<Date>) -> bool {
     !(from.is_some_and(|f| first < f) || to.is_some_and(|t| last > t))
 }
 
@@ -379,7 +380,6 @@ pub fn prepare(config: &Config, data: &Dataset, filters: &Filters) -> anyhow::Re
         selected,
         latest,
     } = summary;
-    let beyond_bbox = selected - points.len();
     let warnings = Vec::new();
     let mut left_out = Vec::new();
     let (kind, area) = if let Some(path) = filters.boundary.as_ref() {
@@ -442,7 +442,6 @@ pub fn prepare(config: &Config, data: &Dataset, filters: &Filters) -> anyhow::Re
         grid: std::sync::OnceLock::new(),
         points,
         selected,
-        beyond_bbox,
         excluded_category,
         excluded_dates,
         excluded_window,

@@ -693,7 +693,7 @@ fn firefly_member(h: &Hotspots) -> Value {
         "n_cells": scored.n_cells,
         "n_incidents": scored.n_incidents,
         "n_untimed": scored.n_untimed,
-        "n_outside": scored.n_outside + prepared.beyond_bbox,
+        "n_outside": scored.n_outside + prepared.beyond_bbox(),
         "hour_profile": hour_profile(prepared, params),
         "validation": h.validation,
         "generated_at": jiff::Timestamp::now().to_string(),
