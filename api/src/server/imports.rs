@@ -306,11 +306,7 @@ fn failure(f: Failure) -> AppError {
     match f {
         Failure::Invalid(e) => AppError::Unprocessable(format!("{e:#}")),
         Failure::Other(e) => {
-            let busy = matches!(
-                e.downcast_ref::<StoreError>(),
-                Some(StoreError::Sql(rusqlite::Error::SqliteFailure(code, _)))
-                    if code.code == rusqlite::ErrorCode::DatabaseBusy
-            );
+            let busy = e.downcast_ref::<StoreError>().is_some_and(StoreError::is_busy);
             if busy {
                 AppError::Unavailable(
                     "the database is busy with another write (perhaps a CLI import); try again"

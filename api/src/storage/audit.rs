@@ -12,9 +12,9 @@
 //! leaves a shorter valid chain, which is why an operator ships [`Store::audit_head`]
 //! elsewhere (README, "Operations") and can check it later.
 
+use super::db::{Conn, DbResult, OptionalExt, Row, params};
 use super::{Result, Store};
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -79,7 +79,7 @@ struct ChainRow {
 const CHAIN_COLUMNS: &str =
     "id, at, actor, role, action, target, detail, remote_addr, prev_hash, hash";
 
-fn chain_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChainRow> {
+fn chain_row(r: &Row<'_>) -> DbResult<ChainRow> {
     Ok(ChainRow {
         id: r.get(0)?,
         at: r.get(1)?,
@@ -125,12 +125,12 @@ fn row_hash(prev: &str, row: &ChainRow) -> String {
 
 /// The latest retention anchor: the id and hash of the last audit row a retention run
 /// deleted; the retained chain continues from it.
-fn anchor(conn: &Connection) -> Result<Option<(i64, String)>> {
+fn anchor(conn: &Conn) -> Result<Option<(i64, String)>> {
     Ok(conn
         .query_row(
             "SELECT audit_anchor_id, audit_anchor_hash FROM retention_runs
              WHERE audit_anchor_id IS NOT NULL ORDER BY audit_anchor_id DESC LIMIT 1",
-            [],
+            params![],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?)
@@ -138,11 +138,13 @@ fn anchor(conn: &Connection) -> Result<Option<(i64, String)>> {
 
 /// The `prev_hash` for the next row: the last row's hash, else the anchor's, else
 /// [`GENESIS`].
-fn chain_tip(conn: &Connection) -> Result<String> {
+fn chain_tip(conn: &Conn) -> Result<String> {
     let last: Option<Option<String>> = conn
-        .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
+            params![],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(match last {
         Some(Some(hash)) => hash,
@@ -154,12 +156,13 @@ fn chain_tip(conn: &Connection) -> Result<String> {
 /// Appends an entry inside an open transaction (so that a write and its entry land
 /// together), chained to the row before it. Every writer here begins its transactions
 /// IMMEDIATE, so the tip cannot move between reading it and inserting.
-pub(super) fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<i64> {
+pub(super) fn insert_audit(conn: &Conn, e: &AuditEntry) -> Result<i64> {
     // AUTOINCREMENT's next id, chosen here because it is part of what is hashed.
     let id: i64 = conn.query_row(
-        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0),
-                    coalesce((SELECT max(id) FROM audit), 0)) + 1",
-        [],
+        "SELECT coalesce(max(n), 0) + 1 FROM (
+             SELECT seq AS n FROM sqlite_sequence WHERE name = 'audit'
+             UNION ALL SELECT max(id) FROM audit) AS used",
+        params![],
         |r| r.get(0),
     )?;
     let prev = chain_tip(conn)?;
@@ -202,17 +205,19 @@ pub(super) fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<i64> {
 
 /// Migration 5's step: hashes the rows written before the chain existed, in id order,
 /// inside the migration's transaction (the update trigger is dropped around it).
-pub(super) fn backfill_chain(conn: &rusqlite::Transaction<'_>) -> Result<()> {
-    let rows = {
-        let mut stmt = conn.prepare(&format!("SELECT {CHAIN_COLUMNS} FROM audit ORDER BY id"))?;
-        stmt.query_map([], chain_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-    };
+pub(super) fn backfill_chain(conn: &Conn) -> Result<()> {
+    let rows = conn.query_map(
+        &format!("SELECT {CHAIN_COLUMNS} FROM audit ORDER BY id"),
+        params![],
+        chain_row,
+    )?;
     let mut prev = GENESIS.to_owned();
-    let mut update = conn.prepare("UPDATE audit SET prev_hash = ?2, hash = ?3 WHERE id = ?1")?;
     for row in rows {
         let hash = row_hash(&prev, &row);
-        update.execute(params![row.id, prev, hash])?;
+        conn.execute(
+            "UPDATE audit SET prev_hash = ?2, hash = ?3 WHERE id = ?1",
+            params![row.id, prev, hash],
+        )?;
         prev = hash;
     }
     Ok(())
@@ -248,7 +253,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT id, coalesce(hash, '') FROM audit ORDER BY id DESC LIMIT 1",
-                [],
+                params![],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
@@ -258,7 +263,9 @@ impl Store {
     pub fn audit_hash(&self, id: i64) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT hash FROM audit WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT hash FROM audit WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
             .optional()?
             .flatten())
     }
@@ -268,9 +275,7 @@ impl Store {
     /// out of place.
     pub fn verify_audit(&mut self) -> Result<ChainCheck> {
         // A deferred transaction: one consistent snapshot while writers go on.
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
+        let tx = self.conn.snapshot()?;
         let anchor = anchor(&tx)?;
         if let Some((anchor_id, anchor_hash)) = &anchor {
             // The anchor row is in retention_runs, outside the chain; the retention run's
@@ -300,10 +305,12 @@ impl Store {
         let mut rows = 0u64;
         let mut head = None;
         {
-            let mut stmt = tx.prepare(&format!("SELECT {CHAIN_COLUMNS} FROM audit ORDER BY id"))?;
-            let mut cursor = stmt.query([])?;
-            while let Some(r) = cursor.next()? {
-                let row = chain_row(r)?;
+            let chain = tx.query_map(
+                &format!("SELECT {CHAIN_COLUMNS} FROM audit ORDER BY id"),
+                params![],
+                chain_row,
+            )?;
+            for row in chain {
                 if row.id < expected_id {
                     return Ok(ChainCheck::Broken {
                         id: row.id,
@@ -342,7 +349,7 @@ impl Store {
         let seq: i64 = tx
             .query_row(
                 "SELECT seq FROM sqlite_sequence WHERE name = 'audit'",
-                [],
+                params![],
                 |r| r.get(0),
             )
             .optional()?
@@ -358,26 +365,27 @@ impl Store {
 
     /// Entries matching the query, newest first.
     pub fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.query_map(
             "SELECT id, at, actor, role, action, target, detail, remote_addr FROM audit
              WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR actor = ?2)
                AND (?3 IS NULL OR action = ?3)
              ORDER BY id DESC LIMIT ?4",
+            params![q.before, q.actor, q.action, q.limit],
+            |row| {
+                let detail: Option<String> = row.get(6)?;
+                Ok(AuditRow {
+                    id: row.get(0)?,
+                    at: row.get(1)?,
+                    actor: row.get(2)?,
+                    role: row.get(3)?,
+                    action: row.get(4)?,
+                    target: row.get(5)?,
+                    detail: detail
+                        .map(|d| serde_json::from_str(&d).unwrap_or(serde_json::Value::String(d))),
+                    remote_addr: row.get(7)?,
+                })
+            },
         )?;
-        let rows = stmt.query_map(params![q.before, q.actor, q.action, q.limit], |row| {
-            let detail: Option<String> = row.get(6)?;
-            Ok(AuditRow {
-                id: row.get(0)?,
-                at: row.get(1)?,
-                actor: row.get(2)?,
-                role: row.get(3)?,
-                action: row.get(4)?,
-                target: row.get(5)?,
-                detail: detail
-                    .map(|d| serde_json::from_str(&d).unwrap_or(serde_json::Value::String(d))),
-                remote_addr: row.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows)
     }
 }

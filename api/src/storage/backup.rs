@@ -7,7 +7,7 @@
 //! newer schema than this build, copies it to a temporary file beside the database and
 //! renames it over the database, after making sure no other process has the database open.
 
-use super::migrations::{SCHEMA_VERSION, version};
+use super::migrations::{SCHEMA_VERSION, sqlite_version};
 use super::{Result, Store, StoreError};
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags};
@@ -83,7 +83,7 @@ pub fn check_copy(path: &Path) -> Result<CopyInfo> {
     )
     .map_err(|source| StoreError::Open {
         path: path.display().to_string(),
-        source,
+        source: source.into(),
     })?;
     let refuse = |why: String| StoreError::Refused(format!("{}: {why}", path.display()));
     let check: String = conn
@@ -92,7 +92,7 @@ pub fn check_copy(path: &Path) -> Result<CopyInfo> {
     if check != "ok" {
         return Err(refuse(format!("integrity check failed: {check}")));
     }
-    let schema = version(&conn)?;
+    let schema = sqlite_version(&conn)?;
     if schema > SCHEMA_VERSION {
         return Err(refuse(format!(
             "schema version {schema} is newer than this firefly's ({SCHEMA_VERSION})"
@@ -151,7 +151,7 @@ pub fn restore(source: &Path, db: &Path) -> Result<CopyInfo> {
         // last connection closes. If they remain, someone else has the database open.
         let conn = Connection::open(db).map_err(|source| StoreError::Open {
             path: db.display().to_string(),
-            source,
+            source: source.into(),
         })?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
@@ -167,7 +167,7 @@ pub fn restore(source: &Path, db: &Path) -> Result<CopyInfo> {
         Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
             StoreError::Open {
                 path: source.display().to_string(),
-                source: e,
+                source: e.into(),
             }
         })?;
     copy_checked(&src, db)?;
@@ -183,7 +183,14 @@ impl Store {
                 dest.display()
             )));
         }
-        copy_checked(&self.conn, dest)?;
+        let Some(conn) = self.conn.as_sqlite() else {
+            return Err(StoreError::Refused(
+                "a PostgreSQL database is backed up by the server's own tools (pg_dump, \
+                 pg_basebackup); `firefly backup` copies SQLite files"
+                    .into(),
+            ));
+        };
+        copy_checked(conn, dest)?;
         check_copy(dest)
     }
 
@@ -202,6 +209,7 @@ impl Store {
     /// The path of the database file, if it is one.
     pub fn path(&self) -> Option<PathBuf> {
         self.conn
+            .as_sqlite()?
             .path()
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)

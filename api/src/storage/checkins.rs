@@ -3,10 +3,10 @@
 //! against achieved visits.
 
 use super::audit::{AuditEntry, insert_audit};
+use super::db::{OptionalExt, params};
 use super::plans::{AssignmentRow, META_COLUMNS, PlanMeta, UnknownValue, meta_from_row};
 use super::{Result, Store};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 
 /// A check-in to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,41 +71,42 @@ impl Store {
 
     /// One unit's assignments in a plan (callsign in any case), by slot.
     pub fn unit_assignments(&self, plan_id: i64, callsign: &str) -> Result<Vec<AssignmentRow>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.query_map(
             "SELECT callsign, slot, start_utc, end_utc, kind, zone_id, from_zone, to_zone
              FROM plan_assignments WHERE plan_id = ?1 AND callsign = ?2 COLLATE NOCASE
              ORDER BY slot",
+            params![plan_id, callsign],
+            |r| {
+                let kind: String = r.get(4)?;
+                Ok(AssignmentRow {
+                    callsign: r.get(0)?,
+                    slot: r.get(1)?,
+                    start_utc: r.get(2)?,
+                    end_utc: r.get(3)?,
+                    kind: super::parse_column(4, &kind, |k| match k {
+                        "zone" => Ok("zone"),
+                        "travel" => Ok("travel"),
+                        "break" => Ok("break"),
+                        "off" => Ok("off"),
+                        other => Err(UnknownValue(other.into(), "assignment kind")),
+                    })?,
+                    zone_id: r.get(5)?,
+                    from_zone: r.get(6)?,
+                    to_zone: r.get(7)?,
+                })
+            },
         )?;
-        let rows = stmt.query_map(params![plan_id, callsign], |r| {
-            let kind: String = r.get(4)?;
-            Ok(AssignmentRow {
-                callsign: r.get(0)?,
-                slot: r.get(1)?,
-                start_utc: r.get(2)?,
-                end_utc: r.get(3)?,
-                kind: super::parse_column(4, &kind, |k| match k {
-                    "zone" => Ok("zone"),
-                    "travel" => Ok("travel"),
-                    "break" => Ok("break"),
-                    "off" => Ok("off"),
-                    other => Err(UnknownValue(other.into(), "assignment kind")),
-                })?,
-                zone_id: r.get(5)?,
-                from_zone: r.get(6)?,
-                to_zone: r.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.into_iter().collect())
     }
 
     /// Stores a check-in and logs it (`audit`'s target set to `checkin:{id}`), in one
     /// transaction. Returns its id.
     pub fn add_checkin(&mut self, c: &NewCheckin, audit: &AuditEntry) -> Result<i64> {
         let tx = self.conn.transaction()?;
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO checkins (user_id, unit, plan_id, plan_version, slot, zone_id,
                                    planned_zone, on_plan, matched, lon, lat, at, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
             params![
                 c.user_id,
                 c.unit,
@@ -121,8 +122,8 @@ impl Store {
                 c.at,
                 super::utc_text(Timestamp::now())
             ],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         let mut audit = audit.clone();
         audit.target = Some(format!("checkin:{id}"));
         insert_audit(&tx, &audit)?;
@@ -134,7 +135,7 @@ impl Store {
     /// id; zones with neither are left out. Also the number of the plan's check-ins in no
     /// zone.
     pub fn plan_dosage(&self, plan_id: i64) -> Result<(Vec<ZoneDosage>, i64)> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.query_map(
             "WITH planned AS (
                  SELECT zone_id, count(*) AS n FROM plan_assignments
                  WHERE plan_id = ?1 AND kind = 'zone' GROUP BY zone_id),
@@ -149,20 +150,21 @@ impl Store {
                     coalesce(s.on_plan, 0)
              FROM zones z LEFT JOIN planned p USING (zone_id) LEFT JOIN seen s USING (zone_id)
              ORDER BY z.zone_id",
+            params![plan_id],
+            |r| {
+                Ok(ZoneDosage {
+                    zone_id: r.get(0)?,
+                    planned_slots: r.get(1)?,
+                    checkins: r.get(2)?,
+                    achieved_slots: r.get(3)?,
+                    on_plan_slots: r.get(4)?,
+                })
+            },
         )?;
-        let rows = stmt.query_map([plan_id], |r| {
-            Ok(ZoneDosage {
-                zone_id: r.get(0)?,
-                planned_slots: r.get(1)?,
-                checkins: r.get(2)?,
-                achieved_slots: r.get(3)?,
-                on_plan_slots: r.get(4)?,
-            })
-        })?;
-        let zones = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let zones = rows;
         let outside: i64 = self.conn.query_row(
             "SELECT count(*) FROM checkins WHERE plan_id = ?1 AND zone_id IS NULL",
-            [plan_id],
+            params![plan_id],
             |r| r.get(0),
         )?;
         Ok((zones, outside))

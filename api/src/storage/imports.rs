@@ -20,7 +20,7 @@ impl Store {
             progress,
         )?;
         // `finish` always commits here.
-        stored.ok_or(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
+        stored.ok_or(StoreError::Sql(DbError::NoRows))
     }
 
     /// Stores incidents arriving in chunks, in one transaction, so that storing can run
@@ -46,7 +46,7 @@ impl Store {
         let import_id = Store::begin_import(&tx, "incidents", &placeholder)?;
         let (mut added, mut seen) = (0u64, 0u64);
         {
-            let mut insert = tx.prepare_cached(
+            let mut insert = tx.prepare(
                 "INSERT INTO incidents (source_id, source, occurred_utc, occurred_month, lon, lat,
                                         category, category_raw, location, area_code, area_name, import_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -113,8 +113,8 @@ impl Store {
         let import_id = Store::begin_import(&tx, "premises", meta)?;
         let mut added = 0u64;
         {
-            let mut exists = tx.prepare_cached("SELECT 1 FROM premises WHERE source_id = ?1")?;
-            let mut upsert = tx.prepare_cached(
+            let mut exists = tx.prepare("SELECT 1 FROM premises WHERE source_id = ?1")?;
+            let mut upsert = tx.prepare(
                 "INSERT INTO premises (source_id, name, address, postcode, kind, lon, lat,
                                        licence_ref, closing, safe_space, district, import_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -127,7 +127,7 @@ impl Store {
             for p in premises {
                 premises_edit::record_import_changes(&tx, p, import_id, &meta.actor)?;
                 let new = exists
-                    .query_row([&p.source_id], |_| Ok(()))
+                    .query_row(params![p.source_id], |_| Ok(()))
                     .optional()?
                     .is_none();
                 let closing = serde_json::to_string(&p.closing).unwrap_or_else(|_| "null".into());
@@ -174,10 +174,10 @@ impl Store {
         let mut ids = Vec::with_capacity(records.len());
         let mut unknown = Vec::new();
         {
-            let mut find = tx.prepare_cached("SELECT id FROM premises WHERE source_id = ?1")?;
+            let mut find = tx.prepare("SELECT id FROM premises WHERE source_id = ?1")?;
             for (n, r) in records.iter().enumerate() {
                 match find
-                    .query_row([&r.premises_id], |row| row.get::<_, i64>(0))
+                    .query_row(params![r.premises_id], |row| row.get::<i64>(0))
                     .optional()?
                 {
                     Some(id) => ids.push(id),
@@ -199,7 +199,7 @@ impl Store {
         let import_id = Store::begin_import(&tx, "training", meta)?;
         let mut added = 0u64;
         {
-            let mut insert = tx.prepare_cached(
+            let mut insert = tx.prepare(
                 "INSERT INTO training_records (premises_id, date, course, staff_trained, trainer,
                                                notes, fictional, import_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)

@@ -4,16 +4,24 @@
 //! lock at BEGIN), so two processes starting at once cannot both apply the same migration:
 //! the second waits, then sees the version the first committed.
 
+use super::db::{Backend, Conn};
 use super::{Result, StoreError};
-use rusqlite::{Connection, Transaction};
 
 /// A migration: its SQL, and optionally a step in Rust run at the line `-- @backfill` of
 /// the SQL (what comes before it runs first, what comes after it runs last).
 struct Migration {
     version: i64,
     sql: &'static str,
-    backfill: Option<fn(&Transaction<'_>) -> Result<()>>,
+    backfill: Option<fn(&Conn) -> Result<()>>,
 }
+
+/// PostgreSQL's migrations, from the schema version at which PostgreSQL came in (5): one
+/// file per version, the same tables, constraints and triggers in PostgreSQL's SQL.
+const POSTGRES_MIGRATIONS: &[Migration] = &[Migration {
+    version: 5,
+    sql: include_str!("migrations/postgres/0005_schema.sql"),
+    backfill: None,
+}];
 
 /// Append only: never edit a released migration.
 const MIGRATIONS: &[Migration] = &[
@@ -49,9 +57,36 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 const BACKFILL_MARKER: &str = "-- @backfill";
 
-/// The schema version of the database behind `conn`.
-pub fn version(conn: &Connection) -> Result<i64> {
+/// The schema version of an SQLite database (`PRAGMA user_version`).
+pub fn sqlite_version(conn: &rusqlite::Connection) -> Result<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+/// The schema version of the database behind `conn`: SQLite's `user_version`, or the
+/// latest row of PostgreSQL's `firefly_schema` table (0 before the first migration).
+pub fn version(conn: &Conn) -> Result<i64> {
+    match conn.as_sqlite() {
+        Some(c) => sqlite_version(c),
+        None => Ok(conn.query_row(
+            "SELECT CASE WHEN to_regclass('firefly_schema') IS NULL THEN 0
+                    ELSE (SELECT coalesce(max(version), 0) FROM firefly_schema) END",
+            super::db::params![],
+            |r| r.get(0),
+        )?),
+    }
+}
+
+fn set_version(conn: &Conn, version: i64) -> Result<()> {
+    match conn.as_sqlite() {
+        Some(c) => c.pragma_update(None, "user_version", version)?,
+        None => {
+            conn.execute(
+                "INSERT INTO firefly_schema (version, applied_at) VALUES (?1, ?2)",
+                super::db::params![version, super::utc_text(jiff::Timestamp::now())],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a database newer than this build.
@@ -69,9 +104,13 @@ fn check_not_newer(found: i64) -> Result<()> {
 /// first migration that changes a database which already has a schema (version > 0), with
 /// that version: the caller backs the file up there.
 pub fn migrate(
-    conn: &mut Connection,
-    before_change: &mut dyn FnMut(&Connection, i64) -> Result<()>,
+    conn: &mut Conn,
+    before_change: &mut dyn FnMut(&Conn, i64) -> Result<()>,
 ) -> Result<()> {
+    let migrations = match conn.backend() {
+        Backend::Sqlite => MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
     // A cheap look first: a current database takes no write lock.
     let seen = version(conn)?;
     check_not_newer(seen)?;
@@ -81,7 +120,7 @@ pub fn migrate(
     if seen > 0 {
         before_change(conn, seen)?;
     }
-    for m in MIGRATIONS {
+    for m in migrations {
         let tx = conn.transaction()?;
         let current = version(&tx)?;
         check_not_newer(current)?;
@@ -96,7 +135,7 @@ pub fn migrate(
             }
             _ => tx.execute_batch(m.sql)?,
         }
-        tx.pragma_update(None, "user_version", m.version)?;
+        set_version(&tx, m.version)?;
         tx.commit()?;
     }
     Ok(())
@@ -113,5 +152,8 @@ mod tests {
         let expected: Vec<i64> = (1..=MIGRATIONS.len() as i64).collect();
         assert_eq!(versions, expected);
         assert_eq!(SCHEMA_VERSION, MIGRATIONS.len() as i64);
+        // PostgreSQL's list ends at the same version.
+        let last = POSTGRES_MIGRATIONS.last().map(|m| m.version);
+        assert_eq!(last, Some(SCHEMA_VERSION));
     }
 }

@@ -8,6 +8,7 @@
 mod audit;
 pub mod backup;
 mod checkins;
+pub mod db;
 mod imports;
 mod migrations;
 mod plans;
@@ -16,13 +17,14 @@ mod reads;
 mod retention;
 mod users;
 
+use db::{Conn, DbError, DbResult, OptionalExt, params};
 use jiff::Timestamp;
 use planner::import::RowError;
 use planner::time::YearMonth;
 use planner::{Category, Incident, OccurredAt, Premises, TrainingRecord};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use audit::{AuditEntry, AuditQuery, AuditRow, ChainCheck};
 pub use migrations::SCHEMA_VERSION;
@@ -35,16 +37,13 @@ pub use users::{AccountChange, AccountChanged, NewUser, SessionUser, User, utc_t
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
+    Open { path: String, source: DbError },
     #[error(
         "database schema version {found} is newer than this firefly ({supported}); upgrade firefly"
     )]
     TooNew { found: i64, supported: i64 },
     #[error(transparent)]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[from] DbError),
     /// A file beside the database (the database itself, a backup) could not be made.
     #[error("{path}: {source}")]
     File {
@@ -65,6 +64,117 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Sql(DbError::Sqlite(e))
+    }
+}
+
+impl StoreError {
+    /// Another writer held the database for longer than [`db::WRITE_WAIT`].
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Sql(e) if e.is_busy())
+    }
+}
+
+/// Where the database is: an SQLite file (the default), or a PostgreSQL server, given as
+/// a `postgres://` (or `postgresql://`) URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// A URL with a PostgreSQL scheme is a server; anything else is a file path.
+    pub fn parse(text: &str) -> Location {
+        let lower = text.trim_start().to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Location::Postgres(text.trim().to_owned())
+        } else {
+            Location::Sqlite(PathBuf::from(text))
+        }
+    }
+
+    /// The SQLite file, if that is where the database is.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            Location::Sqlite(p) => Some(p),
+            Location::Postgres(_) => None,
+        }
+    }
+}
+
+/// A URL is shown without its password, so that logs and messages never carry it.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => write!(f, "{}", p.display()),
+            Location::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user:***@host/db`; a `password=` query
+/// parameter likewise.
+fn redact_password(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?'])
+            .map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (base, query) = out.split_at(q + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{base}{}", query.join("&"));
+    }
+    out
+}
+
+impl From<PathBuf> for Location {
+    fn from(p: PathBuf) -> Location {
+        Location::Sqlite(p)
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(p: &PathBuf) -> Location {
+        Location::Sqlite(p.clone())
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(p: &Path) -> Location {
+        Location::Sqlite(p.to_path_buf())
+    }
+}
+
+impl From<&Location> for Location {
+    fn from(l: &Location) -> Location {
+        l.clone()
+    }
+}
 
 /// Who did an import and how, for the imports log.
 #[derive(Debug, Clone)]
@@ -90,18 +200,27 @@ pub struct Stored {
 
 /// A handle on the database.
 pub struct Store {
-    conn: Connection,
+    conn: Conn,
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `path`. A new file is
+    /// Opens (creating if needed) and migrates the database at `location`: an SQLite file
+    /// or a PostgreSQL server ([`Location`]).
+    pub fn open(location: impl Into<Location>) -> Result<Store> {
+        match location.into() {
+            Location::Sqlite(path) => Store::open_sqlite(&path),
+            Location::Postgres(url) => Store::open_postgres(&url),
+        }
+    }
+
+    /// Opens (creating if needed) and migrates the SQLite database at `path`. A new file is
     /// created readable and writable by its owner only (0600; SQLite gives its `-wal` and
     /// `-shm` files the same mode). Before a migration changes an existing database, a copy
     /// is written beside it ([`backup::pre_migration_path`]).
-    pub fn open(path: &Path) -> Result<Store> {
+    fn open_sqlite(path: &Path) -> Result<Store> {
         let open_error = |source| StoreError::Open {
             path: path.display().to_string(),
-            source,
+            source: DbError::Sqlite(source),
         };
         create_private(path).map_err(|source| StoreError::File {
             path: path.display().to_string(),
@@ -111,14 +230,30 @@ impl Store {
         Store::setup(conn, Some(path))
     }
 
+    /// Connects to and migrates the PostgreSQL database at `url`. Backups before a
+    /// migration are the server's own (pg_dump, base backups).
+    fn open_postgres(url: &str) -> Result<Store> {
+        let mut conn = Conn::postgres(url).map_err(|source| StoreError::Open {
+            path: Location::Postgres(url.to_owned()).to_string(),
+            source,
+        })?;
+        migrations::migrate(&mut conn, &mut |_, _| Ok(()))?;
+        Ok(Store { conn })
+    }
+
     /// A private in-memory database, for tests.
     #[cfg(test)]
     pub fn open_in_memory() -> Result<Store> {
         Store::setup(Connection::open_in_memory()?, None)
     }
 
-    fn setup(mut conn: Connection, path: Option<&Path>) -> Result<Store> {
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    /// Which database this store talks to.
+    pub fn backend(&self) -> db::Backend {
+        self.conn.backend()
+    }
+
+    fn setup(conn: Connection, path: Option<&Path>) -> Result<Store> {
+        conn.busy_timeout(db::WRITE_WAIT)?;
         // WAL: readers never block the writer. `synchronous=FULL` syncs the WAL at every
         // commit, so an acknowledged write survives a power cut as well as a kill -9.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -128,23 +263,25 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // 64 MiB page cache: a 1M-row import keeps its unique index in memory.
         conn.pragma_update(None, "cache_size", -65_536)?;
-        // Every transaction here writes, and many read first: taking the write lock at
-        // BEGIN makes a second writer wait (busy timeout) instead of failing with
-        // SQLITE_BUSY when its read snapshot cannot be upgraded.
-        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
-        migrations::migrate(&mut conn, &mut |conn, version| match path {
-            Some(path) => backup::before_migration(conn, path, version),
-            None => Ok(()),
-        })?;
+        // Import loops and the server reuse a few dozen statements.
+        conn.set_prepared_statement_cache_capacity(64);
+        let mut conn = Conn::sqlite(conn);
+        migrations::migrate(
+            &mut conn,
+            &mut |conn, version| match (path, conn.as_sqlite()) {
+                (Some(path), Some(sqlite)) => backup::before_migration(sqlite, path, version),
+                _ => Ok(()),
+            },
+        )?;
         Ok(Store { conn })
     }
 
-    fn begin_import(tx: &rusqlite::Transaction<'_>, kind: &str, meta: &ImportMeta) -> Result<i64> {
+    fn begin_import(tx: &Conn, kind: &str, meta: &ImportMeta) -> Result<i64> {
         let files = serde_json::to_string(&meta.files).unwrap_or_else(|_| "[]".into());
-        tx.execute(
+        Ok(tx.query_row(
             "INSERT INTO imports (kind, files, format, actor, started_at, rows_read, added,
                                   already_present, skipped, rejected)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?7, ?8)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?7, ?8) RETURNING id",
             params![
                 kind,
                 files,
@@ -155,16 +292,11 @@ impl Store {
                 meta.skipped as i64,
                 meta.rejected as i64
             ],
-        )?;
-        Ok(tx.last_insert_rowid())
+            |r| r.get(0),
+        )?)
     }
 
-    fn finish_import(
-        tx: &rusqlite::Transaction<'_>,
-        id: i64,
-        added: u64,
-        present: u64,
-    ) -> Result<()> {
+    fn finish_import(tx: &Conn, id: i64, added: u64, present: u64) -> Result<()> {
         tx.execute(
             "UPDATE imports SET added = ?2, already_present = ?3 WHERE id = ?1",
             params![id, added as i64, present as i64],
@@ -173,13 +305,7 @@ impl Store {
     }
 
     /// Appends the import's audit entry, if any, inside its transaction.
-    fn audit_import(
-        tx: &rusqlite::Transaction<'_>,
-        id: i64,
-        meta: &ImportMeta,
-        added: u64,
-        present: u64,
-    ) -> Result<()> {
+    fn audit_import(tx: &Conn, id: i64, meta: &ImportMeta, added: u64, present: u64) -> Result<()> {
         let Some(entry) = &meta.audit else {
             return Ok(());
         };
@@ -246,17 +372,18 @@ impl Table {
     }
 }
 
-/// Parses a text column, turning a failure into rusqlite's conversion error.
+/// Parses a text column, naming the column in the error.
 fn parse_column<T, E>(
     index: usize,
     text: &str,
     parse: impl Fn(&str) -> std::result::Result<T, E>,
-) -> rusqlite::Result<T>
+) -> DbResult<T>
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::fmt::Display,
 {
-    parse(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    parse(text).map_err(|e| DbError::Column {
+        index,
+        message: format!("{text:?}: {e}"),
     })
 }
 
@@ -599,7 +726,7 @@ mod tests {
         let second = store.append_audit(&entry("audit.read")).unwrap();
         assert!(second > first);
         for sql in ["UPDATE audit SET action = 'x'", "DELETE FROM audit"] {
-            let e = store.conn.execute(sql, []).unwrap_err();
+            let e = store.conn.execute(sql, params![]).unwrap_err();
             assert!(e.to_string().contains("append-only"), "{e}");
         }
         let rows = store

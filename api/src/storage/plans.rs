@@ -11,9 +11,9 @@
 
 use super::audit::{AuditEntry, insert_audit};
 pub use super::checkins::{NewCheckin, ZoneDosage};
+use super::db::{Conn, DbResult, OptionalExt, Row, params};
 use super::{Result, Store, StoreError};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 
 /// A plan's publication state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -107,7 +107,7 @@ pub struct PlanDocument {
 pub(super) const META_COLUMNS: &str = "id, night, status, version, created_by, created_at, updated_by, \
      updated_at, published_by, published_at, start_utc, end_utc, objective, bound, gap";
 
-pub(super) fn meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PlanMeta> {
+pub(super) fn meta_from_row(row: &Row<'_>) -> DbResult<PlanMeta> {
     let status: String = row.get(2)?;
     Ok(PlanMeta {
         id: row.get(0)?,
@@ -128,12 +128,8 @@ pub(super) fn meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PlanMet
     })
 }
 
-fn insert_assignments(
-    tx: &rusqlite::Transaction<'_>,
-    plan_id: i64,
-    rows: &[AssignmentRow],
-) -> Result<()> {
-    let mut insert = tx.prepare_cached(
+fn insert_assignments(tx: &Conn, plan_id: i64, rows: &[AssignmentRow]) -> Result<()> {
+    let mut insert = tx.prepare(
         "INSERT INTO plan_assignments (plan_id, callsign, slot, start_utc, end_utc, kind,
                                        zone_id, from_zone, to_zone)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -156,7 +152,7 @@ fn insert_assignments(
 
 fn document_text(doc: &serde_json::Value) -> Result<String> {
     serde_json::to_string(doc)
-        .map_err(|e| StoreError::Sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+        .map_err(|e| StoreError::Sql(super::db::DbError::Param(e.to_string())))
 }
 
 impl Store {
@@ -166,10 +162,10 @@ impl Store {
         let now = super::utc_text(Timestamp::now());
         let doc = document_text(&p.document)?;
         let tx = self.conn.transaction()?;
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO plans (night, status, version, created_by, created_at, updated_by,
                                 updated_at, start_utc, end_utc, objective, bound, gap, document)
-             VALUES (?1, 'draft', 1, ?2, ?3, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES (?1, 'draft', 1, ?2, ?3, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
             params![
                 p.night,
                 by,
@@ -181,8 +177,8 @@ impl Store {
                 p.gap,
                 doc
             ],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         insert_assignments(&tx, id, &p.assignments)?;
         let mut audit = audit.clone();
         audit.target = Some(format!("plan:{id}"));
@@ -197,7 +193,7 @@ impl Store {
             .conn
             .query_row(
                 &format!("SELECT {META_COLUMNS} FROM plans WHERE id = ?1"),
-                [id],
+                params![id],
                 meta_from_row,
             )
             .optional()?)
@@ -209,7 +205,7 @@ impl Store {
             .conn
             .query_row(
                 &format!("SELECT {META_COLUMNS}, document FROM plans WHERE id = ?1"),
-                [id],
+                params![id],
                 |row| Ok((meta_from_row(row)?, row.get(15)?)),
             )
             .optional()?)
@@ -223,30 +219,32 @@ impl Store {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<Vec<(PlanMeta, i64, i64)>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {META_COLUMNS},
+        let rows = self.conn.query_map(
+            &format!(
+                "SELECT {META_COLUMNS},
                     coalesce(json_array_length(document, '$.units'), 0),
                     coalesce(json_array_length(document, '$.zones'), 0)
              FROM plans
              WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR night >= ?2)
                AND (?3 IS NULL OR night <= ?3)
              ORDER BY night DESC, id DESC"
-        ))?;
-        let rows = stmt.query_map(params![status.map(PlanStatus::as_str), from, to], |row| {
-            Ok((meta_from_row(row)?, row.get(15)?, row.get(16)?))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            ),
+            params![status.map(PlanStatus::as_str), from, to],
+            |row| Ok((meta_from_row(row)?, row.get(15)?, row.get(16)?)),
+        )?;
+        Ok(rows.into_iter().collect())
     }
 
     /// The earlier versions of a plan, oldest first: (version, replaced_by, replaced_at,
     /// document text).
     pub fn plan_versions(&self, id: i64) -> Result<Vec<(i64, String, String, String)>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.conn.query_map(
             "SELECT version, replaced_by, replaced_at, document FROM plan_versions
              WHERE plan_id = ?1 ORDER BY version",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
-        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.into_iter().collect())
     }
 
     /// Publishes a draft and logs it, in one transaction. `None` when there is no such
@@ -266,7 +264,7 @@ impl Store {
         let meta = tx
             .query_row(
                 &format!("SELECT {META_COLUMNS} FROM plans WHERE id = ?1"),
-                [id],
+                params![id],
                 meta_from_row,
             )
             .optional()?;
@@ -303,7 +301,7 @@ impl Store {
         let current: Option<(i64, String, String, String)> = tx
             .query_row(
                 "SELECT version, updated_by, updated_at, document FROM plans WHERE id = ?1",
-                [id],
+                params![id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
@@ -338,12 +336,15 @@ impl Store {
                 doc
             ],
         )?;
-        tx.execute("DELETE FROM plan_assignments WHERE plan_id = ?1", [id])?;
+        tx.execute(
+            "DELETE FROM plan_assignments WHERE plan_id = ?1",
+            params![id],
+        )?;
         insert_assignments(&tx, id, &p.assignments)?;
         insert_audit(&tx, audit)?;
         let meta = tx.query_row(
             &format!("SELECT {META_COLUMNS} FROM plans WHERE id = ?1"),
-            [id],
+            params![id],
             meta_from_row,
         )?;
         tx.commit()?;
@@ -401,7 +402,7 @@ mod tests {
         s.conn
             .query_row(
                 "SELECT count(*) FROM audit WHERE action = ?1",
-                [action],
+                params![action],
                 |r| r.get(0),
             )
             .unwrap()
@@ -471,7 +472,7 @@ mod tests {
         s.conn
             .execute(
                 "UPDATE plans SET status = 'draft', published_at = NULL WHERE id = ?1",
-                [second],
+                params![second],
             )
             .unwrap();
         for at in ["2024-03-29T18:30:00Z", "2024-03-29T12:00:00Z"] {
@@ -514,7 +515,7 @@ mod tests {
         ));
         assert_eq!(s.plan(id).unwrap().unwrap().1, r#"{"marker":2}"#);
         assert_eq!(audit_count(&s, "plans.replan"), 1);
-        let refused = s.conn.execute("DELETE FROM plan_versions", []).unwrap_err();
+        let refused = s.conn.execute("DELETE FROM plan_versions", params![]).unwrap_err();
         assert!(refused.to_string().contains("append-only"), "{refused}");
     }
 
@@ -579,7 +580,7 @@ mod tests {
         );
         assert_eq!(audit_count(&s, "checkins.create"), 4);
         for sql in ["UPDATE checkins SET lon = 0", "DELETE FROM checkins"] {
-            let e = s.conn.execute(sql, []).unwrap_err();
+            let e = s.conn.execute(sql, params![]).unwrap_err();
             assert!(e.to_string().contains("append-only"), "{e}");
         }
         // The schema refuses a zone without a match, and a slot without a plan.

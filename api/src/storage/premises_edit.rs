@@ -9,12 +9,12 @@
 //! does not: nothing cached depends on training.
 
 use super::audit::{AuditEntry, insert_audit};
+use super::db::{Conn, DbResult, OptionalExt, Row, params};
 use super::users::utc_text;
 use super::{ImportMeta, Result, Store, StoreError, parse_column};
 use jiff::Timestamp;
 use planner::premises::ClosingTimes;
 use planner::{Premises, PremisesKind, TrainingRecord};
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -149,7 +149,7 @@ fn diff(old: &Premises, new: &Premises, which: Option<&[&str]>) -> Vec<FieldChan
 }
 
 fn insert_history(
-    tx: &Transaction<'_>,
+    tx: &Conn,
     premises_id: i64,
     actor: &str,
     change: &FieldChange,
@@ -175,7 +175,7 @@ fn insert_history(
 pub(super) const PREMISES_COLUMNS: &str = "source_id, name, address, postcode, kind, lon, lat, licence_ref, closing, safe_space, district, id";
 
 /// A premises row (selected with [`PREMISES_COLUMNS`]) with its database id.
-pub(super) fn premises_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Premises)> {
+pub(super) fn premises_from_row(row: &Row<'_>) -> DbResult<(i64, Premises)> {
     let kind: String = row.get(4)?;
     let closing: String = row.get(8)?;
     Ok((
@@ -196,11 +196,11 @@ pub(super) fn premises_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i6
     ))
 }
 
-fn premises_by_id(conn: &rusqlite::Connection, id: i64) -> Result<Option<Premises>> {
+fn premises_by_id(conn: &Conn, id: i64) -> Result<Option<Premises>> {
     Ok(conn
         .query_row(
             &format!("SELECT {PREMISES_COLUMNS} FROM premises WHERE id = ?1"),
-            [id],
+            params![id],
             premises_from_row,
         )
         .optional()?
@@ -208,13 +208,7 @@ fn premises_by_id(conn: &rusqlite::Connection, id: i64) -> Result<Option<Premise
 }
 
 /// The `imports` row of an API change, so that the data version moves.
-fn api_change(
-    tx: &Transaction<'_>,
-    what: String,
-    format: &str,
-    actor: &str,
-    added: u64,
-) -> Result<i64> {
+fn api_change(tx: &Conn, what: String, format: &str, actor: &str, added: u64) -> Result<i64> {
     let meta = ImportMeta {
         files: vec![what],
         format: format.into(),
@@ -233,7 +227,7 @@ fn api_change(
 /// columns the import's upsert replaces), inside the import's transaction. New premises
 /// get no history row: their `import_id` says where they came from.
 pub(super) fn record_import_changes(
-    tx: &Transaction<'_>,
+    tx: &Conn,
     p: &Premises,
     import_id: i64,
     actor: &str,
@@ -241,7 +235,7 @@ pub(super) fn record_import_changes(
     let stored = tx
         .query_row(
             &format!("SELECT {PREMISES_COLUMNS} FROM premises WHERE source_id = ?1"),
-            [&p.source_id],
+            params![p.source_id],
             premises_from_row,
         )
         .optional()?;
@@ -265,7 +259,7 @@ pub(super) fn record_import_changes(
     Ok(())
 }
 
-fn training_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTraining> {
+fn training_from_row(row: &Row<'_>) -> DbResult<StoredTraining> {
     let created_at: Option<String> = row.get(8)?;
     let created_at = match created_at {
         Some(t) => Some(utc_text(parse_column(8, &t, |t| t.parse::<Timestamp>())?)),
@@ -317,33 +311,35 @@ impl Store {
         let tx = self.conn.transaction()?;
         let import_id = api_change(&tx, "POST /api/v1/premises".into(), "api", &actor, 1)?;
         let closing = serde_json::to_string(&p.closing).unwrap_or_else(|_| "null".into());
-        let inserted = tx.execute(
-            "INSERT INTO premises (source_id, name, address, postcode, kind, lon, lat,
+        let inserted: Option<i64> = tx
+            .query_row(
+                "INSERT INTO premises (source_id, name, address, postcode, kind, lon, lat,
                                    licence_ref, closing, safe_space, district, import_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT (source_id) DO NOTHING",
-            params![
-                p.source_id,
-                p.name,
-                p.address,
-                p.postcode,
-                p.kind.as_str(),
-                p.lon,
-                p.lat,
-                p.licence_ref,
-                closing,
-                p.safe_space,
-                p.district,
-                import_id
-            ],
-        )?;
-        if inserted == 0 {
+             ON CONFLICT (source_id) DO NOTHING RETURNING id",
+                params![
+                    p.source_id,
+                    p.name,
+                    p.address,
+                    p.postcode,
+                    p.kind.as_str(),
+                    p.lon,
+                    p.lat,
+                    p.licence_ref,
+                    closing,
+                    p.safe_space,
+                    p.district,
+                    import_id
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(id) = inserted else {
             return Err(StoreError::Conflict(format!(
                 "a premises with id {:?} already exists",
                 p.source_id
             )));
-        }
-        let id = tx.last_insert_rowid();
+        };
         let record: serde_json::Map<String, Value> = fields(p)
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
@@ -422,26 +418,27 @@ impl Store {
 
     /// A premises' history, oldest first.
     pub fn premises_history(&self, premises_id: i64) -> Result<Vec<HistoryRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, at, actor, field, old_value, new_value, import_id FROM premises_history
-             WHERE premises_id = ?1 ORDER BY id",
-        )?;
         let json = |text: Option<String>| {
             text.and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or(Value::Null)
         };
-        let rows = stmt.query_map([premises_id], |row| {
-            Ok(HistoryRow {
-                id: row.get(0)?,
-                at: row.get(1)?,
-                actor: row.get(2)?,
-                field: row.get(3)?,
-                old: json(row.get(4)?),
-                new: json(row.get(5)?),
-                import_id: row.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = self.conn.query_map(
+            "SELECT id, at, actor, field, old_value, new_value, import_id FROM premises_history
+             WHERE premises_id = ?1 ORDER BY id",
+            params![premises_id],
+            |row| {
+                Ok(HistoryRow {
+                    id: row.get(0)?,
+                    at: row.get(1)?,
+                    actor: row.get(2)?,
+                    field: row.get(3)?,
+                    old: json(row.get(4)?),
+                    new: json(row.get(5)?),
+                    import_id: row.get(6)?,
+                })
+            },
+        )?;
+        Ok(rows)
     }
 
     /// The training records of one premises (by database id), oldest first, with who added
@@ -454,13 +451,11 @@ impl Store {
     ) -> Result<Vec<StoredTraining>> {
         // Immediate: the read is followed by a write (the audit entry) in one transaction.
         let tx = self.conn.transaction()?;
-        let records = {
-            let mut stmt = tx.prepare(&format!(
-                "{TRAINING_SELECT} WHERE t.premises_id = ?1 ORDER BY t.date, t.id"
-            ))?;
-            let rows = stmt.query_map([premises_id], training_from_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
-        };
+        let records = tx.query_map(
+            &format!("{TRAINING_SELECT} WHERE t.premises_id = ?1 ORDER BY t.date, t.id"),
+            params![premises_id],
+            training_from_row,
+        )?;
         let mut audit = audit.clone();
         if let Some(Value::Object(m)) = audit.detail.as_mut() {
             m.insert("records".into(), json!(records.len()));
@@ -612,12 +607,15 @@ impl Store {
                 )?;
                 Some(tx.query_row(
                     &format!("{TRAINING_SELECT} WHERE t.id = ?1"),
-                    [training_id],
+                    params![training_id],
                     training_from_row,
                 )?)
             }
             None => {
-                tx.execute("DELETE FROM training_records WHERE id = ?1", [training_id])?;
+                tx.execute(
+                    "DELETE FROM training_records WHERE id = ?1",
+                    params![training_id],
+                )?;
                 None
             }
         };
@@ -649,11 +647,12 @@ impl Store {
 
     /// Every premises' first training date, by database id (for before/after figures).
     pub fn first_training_dates(&self) -> Result<std::collections::HashMap<i64, String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT premises_id, min(date) FROM training_records GROUP BY premises_id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = self.conn.query_map(
+            "SELECT premises_id, min(date) FROM training_records GROUP BY premises_id",
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(rows.into_iter().collect())
     }
 }
 
@@ -766,7 +765,7 @@ mod tests {
         assert_eq!(store.count(Table::Audit).unwrap(), 3);
         let e = store
             .conn
-            .execute("DELETE FROM premises_history", [])
+            .execute("DELETE FROM premises_history", params![])
             .unwrap_err();
         assert!(e.to_string().contains("append-only"), "{e}");
     }

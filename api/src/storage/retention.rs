@@ -9,10 +9,10 @@
 //! the run's own audit entry (in the chain) records it.
 
 use super::audit::{AuditEntry, insert_audit};
+use super::db::{DbResult, OptionalExt, params};
 use super::users::utc_text;
 use super::{Result, Store};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 
 /// Cut-offs per kind of record: rows strictly older go; `None` keeps that kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl Store {
         let audit_bound: i64 = tx.query_row(
             "SELECT coalesce((SELECT min(id) FROM audit WHERE at >= ?1),
                              (SELECT max(id) + 1 FROM audit), 0)",
-            [&a_cut],
+            params![a_cut],
             |r| r.get(0),
         )?;
         let anchor: Option<(i64, String)> = tx
@@ -74,8 +74,8 @@ impl Store {
             .optional()?;
         let mut report = RetentionReport::default();
         if dry_run {
-            let count = |sql: &str, cut: &str| -> rusqlite::Result<u64> {
-                tx.query_row(sql, [cut], |r| r.get::<_, i64>(0))
+            let count = |sql: &str, cut: &str| -> DbResult<u64> {
+                tx.query_row(sql, params![cut], |r| r.get::<i64>(0))
                     .map(|n| n as u64)
             };
             report.checkins = count(
@@ -89,26 +89,28 @@ impl Store {
             report.audit = tx.query_row(
                 "SELECT count(*) FROM audit WHERE id < ?1 AND at < ?2",
                 params![audit_bound, a_cut],
-                |r| r.get::<_, i64>(0),
+                |r| r.get::<i64>(0),
             )? as u64;
             report.audit_anchor_id = anchor.as_ref().map(|a| a.0);
             report.audit_anchor_hash = anchor.map(|a| a.1);
         } else {
-            tx.execute(
-                "INSERT INTO retention_runs (at, actor, before_utc, active) VALUES (?1, ?2, ?3, 1)",
+            let run: i64 = tx.query_row(
+                "INSERT INTO retention_runs (at, actor, before_utc, active) VALUES (?1, ?2, ?3, 1) RETURNING id",
                 params![
                     utc_text(Timestamp::now()),
                     audit.actor.as_deref().unwrap_or("unknown"),
                     latest
                 ],
+                |r| r.get(0),
             )?;
-            let run = tx.last_insert_rowid();
             report.run_id = Some(run);
-            report.checkins =
-                tx.execute("DELETE FROM checkins WHERE received_at < ?1", [&c_cut])? as u64;
+            report.checkins = tx.execute(
+                "DELETE FROM checkins WHERE received_at < ?1",
+                params![c_cut],
+            )? as u64;
             report.sessions = tx.execute(
                 "DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1",
-                [&s_cut],
+                params![s_cut],
             )? as u64;
             report.audit = tx.execute(
                 "DELETE FROM audit WHERE id < ?1 AND at < ?2",

@@ -2,10 +2,10 @@
 //! and session tokens as their SHA-256: neither a password nor a token is ever stored.
 
 use super::audit::{AuditEntry, insert_audit};
+use super::db::{DbResult, OptionalExt, Row, params};
 use super::{Result, Store, StoreError};
 use crate::roles::Role;
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 
 /// A user as the server sees them (no password hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub fn utc_text(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-fn user_from_row(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
+fn user_from_row(row: &Row<'_>, at: usize) -> DbResult<User> {
     let role: String = row.get(at + 2)?;
     Ok(User {
         id: row.get(at)?,
@@ -88,25 +88,27 @@ impl Store {
     /// is [`StoreError::Conflict`].
     pub fn add_user(&mut self, user: &NewUser<'_>, audit: &AuditEntry) -> Result<i64> {
         let tx = self.conn.transaction()?;
-        let inserted = tx.execute(
-            "INSERT INTO users (name, role, unit, password_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (name) DO NOTHING",
-            params![
-                user.name,
-                user.role.as_str(),
-                user.unit,
-                user.password_hash,
-                utc_text(Timestamp::now())
-            ],
-        )?;
-        if inserted == 0 {
+        let inserted: Option<i64> = tx
+            .query_row(
+                "INSERT INTO users (name, role, unit, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (name) DO NOTHING RETURNING id",
+                params![
+                    user.name,
+                    user.role.as_str(),
+                    user.unit,
+                    user.password_hash,
+                    utc_text(Timestamp::now())
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(id) = inserted else {
             return Err(StoreError::Conflict(format!(
                 "a user named {:?} already exists",
                 user.name
             )));
-        }
-        let id = tx.last_insert_rowid();
+        };
         insert_audit(&tx, audit)?;
         tx.commit()?;
         Ok(id)
@@ -118,7 +120,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT id, name, role, unit, disabled, password_hash FROM users WHERE name = ?1",
-                [name],
+                params![name],
                 |row| Ok((user_from_row(row, 0)?, row.get(5)?)),
             )
             .optional()?)
@@ -126,11 +128,12 @@ impl Store {
 
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<User>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, name, role, unit, disabled FROM users ORDER BY name")?;
-        let rows = stmt.query_map([], |row| user_from_row(row, 0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = self.conn.query_map(
+            "SELECT id, name, role, unit, disabled FROM users ORDER BY name",
+            params![],
+            |row| user_from_row(row, 0),
+        )?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Stores a new session (by its token's SHA-256) and logs the login, in one
@@ -145,10 +148,10 @@ impl Store {
     ) -> Result<i64> {
         let now = utc_text(Timestamp::now());
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [&now])?;
-        tx.execute(
+        tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;
+        let id: i64 = tx.query_row(
             "INSERT INTO sessions (token_sha256, user_id, created_at, expires_at, remote_addr)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
             params![
                 token_sha256,
                 user_id,
@@ -156,8 +159,8 @@ impl Store {
                 utc_text(expires_at),
                 remote_addr
             ],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         insert_audit(&tx, audit)?;
         tx.commit()?;
         Ok(id)
@@ -201,7 +204,7 @@ impl Store {
         let Some(mut user) = tx
             .query_row(
                 "SELECT id, name, role, unit, disabled FROM users WHERE name = ?1",
-                [name],
+                params![name],
                 |row| user_from_row(row, 0),
             )
             .optional()?
@@ -228,16 +231,13 @@ impl Store {
         let revoked_sessions: Vec<i64> = if matches!(change, AccountChange::Enable) {
             Vec::new()
         } else {
-            let mut stmt = tx.prepare(
+            tx.query_map(
                 "UPDATE sessions SET revoked_at = ?2
                  WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
                  RETURNING id",
-            )?;
-            let ids = stmt
-                .query_map(params![user.id, now], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?;
-            drop(stmt);
-            ids
+                params![user.id, now],
+                |r| r.get(0),
+            )?
         };
         let mut entry = audit.clone();
         entry.action = change.action().into();
@@ -270,7 +270,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT coalesce(last_seen_at, created_at) FROM sessions WHERE token_sha256 = ?1",
-                [token_sha256],
+                params![token_sha256],
                 |r| r.get(0),
             )
             .optional()?;
