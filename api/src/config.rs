@@ -4,7 +4,7 @@
 //!
 //! | setting | flag | environment | file key | default |
 //! |---|---|---|---|---|
-//! | database path | `--db` | `FIREFLY_DB` | `db` | `./firefly.db` |
+//! | database: an SQLite file, or a `postgres://user@host:port/db` URL | `--db` | `FIREFLY_DB` | `db` | `./firefly.db` |
 //! | force time zone | `--tz` | `FIREFLY_TZ` | `tz` | `Europe/London` |
 //! | metric CRS | `--crs` | `FIREFLY_CRS` | `crs` | `auto` |
 //! | force boundary (GeoJSON polygons) | `--boundary-file` | `FIREFLY_BOUNDARY` | `boundary` | none |
@@ -27,6 +27,7 @@ use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use std::net::SocketAddr;
+use crate::storage::Location;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,7 +48,8 @@ pub enum CrsChoice {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    pub db: Option<PathBuf>,
+    /// An SQLite file (relative to the settings file), or a `postgres://` URL.
+    pub db: Option<String>,
     pub tz: Option<String>,
     pub crs: Option<CrsChoice>,
     pub boundary: Option<PathBuf>,
@@ -87,7 +89,7 @@ pub struct ServerFile {
 /// Settings given on the command line or in the environment (clap reads both).
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
-    pub db: Option<PathBuf>,
+    pub db: Option<Location>,
     pub tz: Option<String>,
     pub crs: Option<CrsChoice>,
     pub boundary: Option<PathBuf>,
@@ -96,7 +98,7 @@ pub struct Overrides {
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub db: PathBuf,
+    pub db: Location,
     pub tz_name: String,
     pub tz: TimeZone,
     pub crs: CrsChoice,
@@ -110,19 +112,22 @@ pub struct Config {
 impl Config {
     /// Merges the layers and validates the result.
     pub fn load(config_file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Config> {
-        let file = match config_file {
+        let (file, file_db) = match config_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
                 let mut f: FileConfig = toml::from_str(&text)
                     .with_context(|| format!("config file {} is invalid", path.display()))?;
                 let base = path.parent().unwrap_or(Path::new("."));
-                f.db = f.db.map(|p| base.join(p));
+                let db = f.db.take().map(|text| match Location::parse(&text) {
+                    Location::Sqlite(p) => Location::Sqlite(base.join(p)),
+                    server => server,
+                });
                 f.boundary = f.boundary.map(|p| base.join(p));
                 f.server.basemap_pmtiles = f.server.basemap_pmtiles.map(|p| base.join(p));
-                f
+                (f, db)
             }
-            None => FileConfig::default(),
+            None => (FileConfig::default(), None),
         };
         let tz_name = overrides
             .tz
@@ -143,8 +148,8 @@ impl Config {
         Ok(Config {
             db: overrides
                 .db
-                .or(file.db)
-                .unwrap_or_else(|| PathBuf::from("firefly.db")),
+                .or(file_db)
+                .unwrap_or_else(|| Location::Sqlite(PathBuf::from("firefly.db"))),
             tz_name,
             tz,
             crs: overrides.crs.or(file.crs).unwrap_or(CrsChoice::Auto),
@@ -411,7 +416,7 @@ mod tests {
         )
         .unwrap();
         let c = Config::load(Some(&path), Overrides::default()).unwrap();
-        assert_eq!(c.db, dir.path().join("x.db"));
+        assert_eq!(c.db, dir.path().join("x.db").into());
         assert_eq!(c.tz_name, "America/Chicago");
         assert_eq!(c.crs, CrsChoice::Utm);
         let c = Config::load(
@@ -427,7 +432,7 @@ mod tests {
         assert_eq!(
             (c.db, c.tz_name, c.crs),
             (
-                PathBuf::from("firefly.db"),
+                PathBuf::from("firefly.db").into(),
                 "Europe/London".into(),
                 CrsChoice::Auto
             )

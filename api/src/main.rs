@@ -6,16 +6,22 @@
 use api::app::Failure;
 use api::commands;
 use api::config::{self, Config, CrsChoice, Overrides};
+use api::storage::Location;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+fn parse_location(text: &str) -> Result<Location, std::convert::Infallible> {
+    Ok(Location::parse(text))
+}
+
 #[derive(Parser)]
 #[command(name = "firefly", version, about = "Night-time-economy patrol planner")]
 struct Cli {
-    /// SQLite database file.
-    #[arg(long, global = true, env = "FIREFLY_DB")]
-    db: Option<PathBuf>,
+    /// Database: an SQLite file (default ./firefly.db), or a PostgreSQL server as
+    /// postgres://user[:password]@host[:port]/database.
+    #[arg(long, global = true, env = "FIREFLY_DB", value_parser = parse_location)]
+    db: Option<Location>,
     /// Settings file (TOML): db, tz, crs, boundary. Default: ./firefly.toml if it exists.
     #[arg(long, global = true, env = "FIREFLY_CONFIG")]
     config: Option<PathBuf>,

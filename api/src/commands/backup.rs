@@ -47,7 +47,13 @@ pub fn backup(config: &Config, args: BackupArgs) -> Result<(), Failure> {
 }
 
 pub fn restore(config: &Config, args: RestoreArgs) -> Result<(), Failure> {
-    let info = backup::restore(&args.file, &config.db).map_err(refused)?;
+    let Some(db) = config.db.sqlite_path() else {
+        return Err(Failure::Invalid(anyhow!(
+            "`firefly restore` replaces an SQLite file; restore a PostgreSQL database with \
+             its own tools (pg_restore)"
+        )));
+    };
+    let info = backup::restore(&args.file, db).map_err(refused)?;
     // Opening migrates an older copy (keeping a copy of it first) and logs the restore in
     // the restored chain.
     let mut store = Store::open(&config.db)?;
@@ -62,7 +68,7 @@ pub fn restore(config: &Config, args: RestoreArgs) -> Result<(), Failure> {
     ))?;
     println!(
         "restored {} from {} (schema {}, {} audit rows)",
-        config.db.display(),
+        config.db,
         args.file.display(),
         info.schema_version,
         info.audit_rows

@@ -98,7 +98,7 @@ struct Timing {
 /// into a fresh database and times it.
 fn import_files(paths: &[PathBuf], db: &Path, config: &Config) -> anyhow::Result<Timing> {
     let mut config = config.clone();
-    config.db = db.to_path_buf();
+    config.db = db.into();
     let t = Instant::now();
     let stored = super::import::incidents(
         &config,

@@ -58,7 +58,7 @@ fn write_local_config(config: &Config) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut text = String::from("# Written by `firefly demo`: settings for the demo data set.\n");
-    text.push_str(&format!("db = {:?}\n", config.db.display().to_string()));
+    text.push_str(&format!("db = {:?}\n", config.db.config_text()));
     if let Some(b) = &config.boundary {
         text.push_str(&format!("boundary = {:?}\n", b.display().to_string()));
     }
@@ -96,7 +96,7 @@ pub fn run(mut config: Config, args: DemoArgs) -> Result<(), Failure> {
     files.sort();
     println!(
         "Loading the Bedfordshire demo data into {}",
-        config.db.display()
+        config.db
     );
     super::import::incidents(&config, &files, IncidentFormat::PoliceUk, false)?;
     super::import::premises_cmd(

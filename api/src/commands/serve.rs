@@ -88,7 +88,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::Invalid(anyhow!("cannot listen on {addr}: {e}")))?;
         let local = listener.local_addr().context("reading the bound address")?;
-        println!("Firefly API on http://{local} (database {})", db.display());
+        println!("Firefly API on http://{local} (database {db})");
         server::datasets::DatasetCache::warm(&state);
         println!("  OpenAPI: http://{local}/api/openapi.json; Ctrl-C stops");
         match server::ui::ui_source(state_ui.as_deref()) {

@@ -45,7 +45,7 @@ pub fn render(store: &Store, config: &Config) -> Result<String, Failure> {
     let _ = writeln!(
         s,
         "Firefly database {} (schema v{SCHEMA_VERSION}): {} incidents, {} premises, {} training records, {} imports",
-        config.db.display(),
+        config.db,
         thousands(store.count(Table::Incidents)?),
         thousands(store.count(Table::Premises)?),
         thousands(store.count(Table::Training)?),

@@ -19,26 +19,25 @@ use super::ratelimit::LoginLimiter;
 use super::sessions::SessionCache;
 use super::versions::DataVersions;
 use crate::config::{Config, ServerConfig};
-use crate::storage::{Store, StoreError};
+use crate::storage::{Location, Store, StoreError};
 use std::ops::Deref;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
-/// A pool of SQLite connections to one database file.
+/// A pool of connections to one database (an SQLite file or a PostgreSQL server).
 pub struct Db {
-    path: PathBuf,
+    location: Location,
     idle: Mutex<Vec<Store>>,
     permits: Arc<Semaphore>,
 }
 
 impl Db {
     /// Opens (creating and migrating if needed) the database, keeping the connection.
-    pub fn open(path: PathBuf, connections: usize) -> Result<Arc<Db>, StoreError> {
-        let first = Store::open(&path)?;
+    pub fn open(location: Location, connections: usize) -> Result<Arc<Db>, StoreError> {
+        let first = Store::open(&location)?;
         Ok(Arc::new(Db {
-            path,
+            location,
             idle: Mutex::new(vec![first]),
             permits: Arc::new(Semaphore::new(connections.max(1))),
         }))
@@ -62,7 +61,7 @@ impl Db {
             let taken = db.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let mut store = match taken {
                 Some(s) => s,
-                None => Store::open(&db.path)?,
+                None => Store::open(&db.location)?,
             };
             let result = f(&mut store);
             db.idle

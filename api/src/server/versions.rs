@@ -121,7 +121,7 @@ mod tests {
     async fn versions_are_remembered_until_forgotten_or_old() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v.db");
-        let db = Db::open(path.clone(), 2).unwrap();
+        let db = Db::open(path.clone().into(), 2).unwrap();
         let versions = DataVersions::default();
         let first = versions.get(&db).await.unwrap();
         assert_eq!(first.data, 0);

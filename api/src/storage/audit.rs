@@ -367,8 +367,9 @@ impl Store {
     pub fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditRow>> {
         let rows = self.conn.query_map(
             "SELECT id, at, actor, role, action, target, detail, remote_addr FROM audit
-             WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR actor = ?2)
-               AND (?3 IS NULL OR action = ?3)
+             WHERE (CAST(?1 AS BIGINT) IS NULL OR id < ?1)
+               AND (CAST(?2 AS TEXT) IS NULL OR actor = ?2)
+               AND (CAST(?3 AS TEXT) IS NULL OR action = ?3)
              ORDER BY id DESC LIMIT ?4",
             params![q.before, q.actor, q.action, q.limit],
             |row| {

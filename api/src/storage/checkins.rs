@@ -141,8 +141,8 @@ impl Store {
                  WHERE plan_id = ?1 AND kind = 'zone' GROUP BY zone_id),
              seen AS (
                  SELECT zone_id, count(*) AS n,
-                        count(DISTINCT unit || char(31) || slot) AS achieved,
-                        count(DISTINCT CASE WHEN on_plan = 1 THEN unit || char(31) || slot END)
+                        count(DISTINCT unit || '\u{1f}' || slot) AS achieved,
+                        count(DISTINCT CASE WHEN on_plan = 1 THEN unit || '\u{1f}' || slot END)
                             AS on_plan
                  FROM checkins WHERE plan_id = ?1 AND zone_id IS NOT NULL GROUP BY zone_id),
              zones AS (SELECT zone_id FROM planned UNION SELECT zone_id FROM seen)

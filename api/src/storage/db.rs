@@ -327,6 +327,15 @@ impl Conn {
         })
     }
 
+    /// A plain connection to the database at `location` (no migration, no settings): for
+    /// tests and tools that look at a database Firefly made.
+    pub fn open(location: &super::Location) -> DbResult<Conn> {
+        match location {
+            super::Location::Sqlite(path) => Ok(Conn::sqlite(rusqlite::Connection::open(path)?)),
+            super::Location::Postgres(url) => Conn::postgres(url),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self.inner {
             Inner::Sqlite(_) => Backend::Sqlite,
@@ -769,6 +778,78 @@ mod pg {
     }
 }
 
+/// The test suites' PostgreSQL: when `FIREFLY_TEST_POSTGRES` holds a server's URL (its
+/// `postgres` database, as a superuser), every test that asks gets a database of its own.
+#[doc(hidden)]
+pub mod testing {
+    use super::DbResult;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// The environment variable that turns the PostgreSQL runs of the suites on.
+    pub const ENV: &str = "FIREFLY_TEST_POSTGRES";
+
+    /// Holds PostGIS, so that a test database is a copy instead of an extension install.
+    const TEMPLATE: &str = "firefly_test_template";
+
+    /// The server's URL, if the suites run against PostgreSQL.
+    pub fn server() -> Option<String> {
+        std::env::var(ENV).ok().filter(|u| !u.trim().is_empty())
+    }
+
+    /// A new, empty database on the test server; its URL.
+    pub fn fresh_database(server: &str) -> DbResult<String> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "firefly_t{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = postgres::Client::connect(server, postgres::NoTls)?;
+        let mut tries = 0;
+        loop {
+            match admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}")) {
+                Ok(()) => break,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    // Missing template: make it (another test process may be doing the
+                    // same; then wait for it to let go of the template).
+                    if e.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME)
+                        && admin
+                            .batch_execute(&format!("CREATE DATABASE {TEMPLATE}"))
+                            .is_ok()
+                    {
+                        let mut template = postgres::Client::connect(
+                            &with_database(server, TEMPLATE),
+                            postgres::NoTls,
+                        )?;
+                        template.batch_execute("CREATE EXTENSION IF NOT EXISTS postgis")?;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(with_database(server, &name))
+    }
+
+    /// `url` with its database name replaced.
+    pub fn with_database(url: &str, name: &str) -> String {
+        let (base, query) = match url.find('?') {
+            Some(q) => (&url[..q], &url[q..]),
+            None => (url, ""),
+        };
+        let authority_start = base.find("://").map_or(0, |i| i + 3);
+        let base = match base[authority_start..].find('/') {
+            Some(slash) => &base[..authority_start + slash],
+            None => base,
+        };
+        format!("{base}/{name}{query}")
+    }
+}
+
 /// Placeholders keep their numbers; `?` counts; quoted text is left alone.
 #[cfg(test)]
 mod tests {
@@ -784,6 +865,15 @@ mod tests {
             postgres_placeholders("VALUES (?, ?, 'it''s?', ?)"),
             "VALUES ($1, $2, 'it''s?', $3)"
         );
+    }
+
+    #[test]
+    fn a_test_database_url_names_the_new_database() {
+        assert_eq!(
+            testing::with_database("postgres://u:p@h:5/postgres?sslmode=disable", "x"),
+            "postgres://u:p@h:5/x?sslmode=disable"
+        );
+        assert_eq!(testing::with_database("postgres://h", "x"), "postgres://h/x");
     }
 
     #[test]

@@ -67,12 +67,21 @@ pub fn sqlite_version(conn: &rusqlite::Connection) -> Result<i64> {
 pub fn version(conn: &Conn) -> Result<i64> {
     match conn.as_sqlite() {
         Some(c) => sqlite_version(c),
-        None => Ok(conn.query_row(
-            "SELECT CASE WHEN to_regclass('firefly_schema') IS NULL THEN 0
-                    ELSE (SELECT coalesce(max(version), 0) FROM firefly_schema) END",
-            super::db::params![],
-            |r| r.get(0),
-        )?),
+        None => {
+            let made: bool = conn.query_row(
+                "SELECT to_regclass('firefly_schema') IS NOT NULL",
+                super::db::params![],
+                |r| r.get(0),
+            )?;
+            if !made {
+                return Ok(0);
+            }
+            Ok(conn.query_row(
+                "SELECT coalesce(max(version), 0) FROM firefly_schema",
+                super::db::params![],
+                |r| r.get(0),
+            )?)
+        }
     }
 }
 

@@ -97,6 +97,14 @@ impl Location {
         }
     }
 
+    /// The text that names this location in a settings file (the URL with its password).
+    pub fn config_text(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(url) => url.clone(),
+        }
+    }
+
     /// The SQLite file, if that is where the database is.
     pub fn sqlite_path(&self) -> Option<&Path> {
         match self {
@@ -241,10 +249,14 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// A private in-memory database, for tests.
+    /// A private empty database, for tests: in memory, or a new database on the test
+    /// PostgreSQL server when there is one ([`db::testing`]).
     #[cfg(test)]
     pub fn open_in_memory() -> Result<Store> {
-        Store::setup(Connection::open_in_memory()?, None)
+        match db::testing::server() {
+            Some(server) => Store::open_postgres(&db::testing::fresh_database(&server)?),
+            None => Store::setup(Connection::open_in_memory()?, None),
+        }
     }
 
     /// Which database this store talks to.

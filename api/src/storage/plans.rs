@@ -225,8 +225,9 @@ impl Store {
                     coalesce(json_array_length(document, '$.units'), 0),
                     coalesce(json_array_length(document, '$.zones'), 0)
              FROM plans
-             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR night >= ?2)
-               AND (?3 IS NULL OR night <= ?3)
+             WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1)
+               AND (CAST(?2 AS TEXT) IS NULL OR night >= ?2)
+               AND (CAST(?3 AS TEXT) IS NULL OR night <= ?3)
              ORDER BY night DESC, id DESC"
             ),
             params![status.map(PlanStatus::as_str), from, to],

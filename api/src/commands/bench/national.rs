@@ -600,7 +600,7 @@ pub fn run(config: &Config, args: NationalArgs) -> anyhow::Result<()> {
     // No configured force boundary: the study area is the data's own.
     let mut config = config.clone();
     config.boundary = None;
-    config.db = db.clone();
+    config.db = db.clone().into();
 
     let pubs = read_pubs(&data)?;
     println!(
