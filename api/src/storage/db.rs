@@ -15,7 +15,6 @@
 //! read what was committed and never wait. The audit chain, whose next row depends on the
 //! last one, needs exactly that order.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::time::Duration;
 
@@ -310,7 +309,7 @@ pub struct Conn {
 
 enum Inner {
     Sqlite(rusqlite::Connection),
-    Postgres(RefCell<pg::Client>),
+    Postgres(pg::Client),
 }
 
 impl Conn {
@@ -323,7 +322,7 @@ impl Conn {
     /// Connects to the PostgreSQL server at `url` (`postgres://user@host:port/db`).
     pub fn postgres(url: &str) -> DbResult<Conn> {
         Ok(Conn {
-            inner: Inner::Postgres(RefCell::new(pg::Client::connect(url)?)),
+            inner: Inner::Postgres(pg::Client::connect(url)?),
         })
     }
 
@@ -358,7 +357,7 @@ impl Conn {
                 let mut stmt = c.prepare_cached(sql)?;
                 Ok(stmt.execute(rusqlite::params_from_iter(sqlite_params(params)))?)
             }
-            Inner::Postgres(c) => pg::borrow(c)?.execute(sql, params),
+            Inner::Postgres(c) => c.execute(sql, params),
         }
     }
 
@@ -366,7 +365,7 @@ impl Conn {
     pub fn execute_batch(&self, sql: &str) -> DbResult<()> {
         match &self.inner {
             Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Inner::Postgres(c) => Ok(pg::borrow(c)?.client.batch_execute(sql)?),
+            Inner::Postgres(c) => c.batch_execute(sql),
         }
     }
 
@@ -432,7 +431,7 @@ impl Conn {
                 }
                 Ok(())
             }
-            Inner::Postgres(c) => pg::borrow(c)?.for_each_until(sql, params, f),
+            Inner::Postgres(c) => c.for_each_until(sql, params, f),
         }
     }
 
@@ -449,8 +448,7 @@ impl Conn {
         match &self.inner {
             Inner::Sqlite(c) => c.execute_batch("BEGIN IMMEDIATE")?,
             Inner::Postgres(c) => {
-                let mut c = pg::borrow(c)?;
-                c.client.batch_execute(&format!(
+                c.batch_execute(&format!(
                     "BEGIN; SET LOCAL lock_timeout = '{}ms'; SELECT pg_advisory_xact_lock({WRITER_LOCK})",
                     WRITE_WAIT.as_millis()
                 ))?;
@@ -589,33 +587,32 @@ impl fmt::Debug for Conn {
 mod pg {
     use super::{DbError, DbResult, Params, Row, ValueRef, postgres_placeholders};
     use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-    use std::cell::{RefCell, RefMut};
     use std::collections::HashMap;
+    use std::sync::mpsc;
 
     /// More distinct statements than this and the cache starts again (SQL built with a
     /// varying number of placeholders would otherwise grow it without end).
     const STATEMENTS: usize = 512;
 
+    /// Rows are passed from the connection's thread in chunks of this many.
+    const CHUNK: usize = 4096;
+
+    /// A connection to PostgreSQL, driven by a thread of its own. The `postgres` crate
+    /// blocks on a runtime of its own, which must not happen inside another (an async
+    /// handler, an async test): on its own thread it can be called from anywhere, and the
+    /// caller only waits on a channel.
     pub struct Client {
-        pub client: postgres::Client,
+        jobs: mpsc::Sender<Job>,
+    }
+
+    type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+
+    struct Worker {
+        client: postgres::Client,
         statements: HashMap<String, postgres::Statement>,
     }
 
-    pub fn borrow(c: &RefCell<Client>) -> DbResult<RefMut<'_, Client>> {
-        c.try_borrow_mut().map_err(|_| {
-            DbError::Param("the connection is busy reading rows (a query inside a row loop)".into())
-        })
-    }
-
-    impl Client {
-        pub fn connect(url: &str) -> DbResult<Client> {
-            let client = postgres::Client::connect(url, postgres::NoTls)?;
-            Ok(Client {
-                client,
-                statements: HashMap::new(),
-            })
-        }
-
+    impl Worker {
         fn statement(&mut self, sql: &str) -> DbResult<postgres::Statement> {
             if let Some(s) = self.statements.get(sql) {
                 return Ok(s.clone());
@@ -627,28 +624,146 @@ mod pg {
             self.statements.insert(sql.to_owned(), s.clone());
             Ok(s)
         }
+    }
 
-        pub fn execute(&mut self, sql: &str, params: Params<'_>) -> DbResult<usize> {
-            let stmt = self.statement(sql)?;
-            let values: Vec<Value<'_>> = params.iter().map(|p| Value(p.to_value())).collect();
-            let refs: Vec<&(dyn ToSql + Sync)> =
-                values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-            Ok(self.client.execute(&stmt, &refs)? as usize)
+    fn gone() -> DbError {
+        DbError::Param("the PostgreSQL connection's thread has stopped".into())
+    }
+
+    /// Parameters owned, to cross to the connection's thread.
+    fn owned(params: Params<'_>) -> Vec<Owned> {
+        params
+            .iter()
+            .map(|p| match p.to_value() {
+                ValueRef::Null => Owned::Null,
+                ValueRef::Int(i) => Owned::Int(i),
+                ValueRef::Real(x) => Owned::Real(x),
+                ValueRef::Text(t) => Owned::Text(t.to_owned()),
+                ValueRef::Blob(b) => Owned::Blob(b.to_vec()),
+            })
+            .collect()
+    }
+
+    #[derive(Debug)]
+    enum Owned {
+        Null,
+        Int(i64),
+        Real(f64),
+        Text(String),
+        Blob(Vec<u8>),
+    }
+
+    impl Owned {
+        fn as_value(&self) -> Value<'_> {
+            Value(match self {
+                Owned::Null => ValueRef::Null,
+                Owned::Int(i) => ValueRef::Int(*i),
+                Owned::Real(x) => ValueRef::Real(*x),
+                Owned::Text(t) => ValueRef::Text(t),
+                Owned::Blob(b) => ValueRef::Blob(b),
+            })
+        }
+    }
+
+    impl Client {
+        pub fn connect(url: &str) -> DbResult<Client> {
+            let (jobs, queue) = mpsc::channel::<Job>();
+            let (ready, connected) = mpsc::sync_channel(1);
+            let url = url.to_owned();
+            std::thread::Builder::new()
+                .name("firefly-postgres".into())
+                .spawn(move || match postgres::Client::connect(&url, postgres::NoTls) {
+                    Ok(client) => {
+                        let _ = ready.send(Ok(()));
+                        let mut worker = Worker {
+                            client,
+                            statements: HashMap::new(),
+                        };
+                        // Ends when the `Client` is dropped; the connection closes with it.
+                        while let Ok(job) = queue.recv() {
+                            job(&mut worker);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                })
+                .map_err(|e| DbError::Param(format!("cannot start a connection thread: {e}")))?;
+            connected.recv().map_err(|_| gone())??;
+            Ok(Client { jobs })
         }
 
+        /// Runs `f` on the connection's thread and waits for its answer.
+        fn call<T: Send + 'static>(
+            &self,
+            f: impl FnOnce(&mut Worker) -> DbResult<T> + Send + 'static,
+        ) -> DbResult<T> {
+            let (answer, answered) = mpsc::sync_channel(1);
+            self.jobs
+                .send(Box::new(move |w| {
+                    let _ = answer.send(f(w));
+                }))
+                .map_err(|_| gone())?;
+            answered.recv().map_err(|_| gone())?
+        }
+
+        pub fn batch_execute(&self, sql: &str) -> DbResult<()> {
+            let sql = sql.to_owned();
+            self.call(move |w| Ok(w.client.batch_execute(&sql)?))
+        }
+
+        pub fn execute(&self, sql: &str, params: Params<'_>) -> DbResult<usize> {
+            let (sql, params) = (sql.to_owned(), owned(params));
+            self.call(move |w| {
+                let stmt = w.statement(&sql)?;
+                let values: Vec<Value<'_>> = params.iter().map(Owned::as_value).collect();
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+                Ok(w.client.execute(&stmt, &refs)? as usize)
+            })
+        }
+
+        /// Streams the rows, a chunk at a time, to `f` until it returns `false` (the
+        /// connection's thread then stops reading them).
         pub fn for_each_until(
-            &mut self,
+            &self,
             sql: &str,
             params: Params<'_>,
             f: &mut dyn FnMut(&Row<'_>) -> DbResult<bool>,
         ) -> DbResult<()> {
             use postgres::fallible_iterator::FallibleIterator;
-            let stmt = self.statement(sql)?;
-            let values: Vec<Value<'_>> = params.iter().map(|p| Value(p.to_value())).collect();
-            let mut rows = self.client.query_raw(&stmt, values.iter())?;
-            while let Some(row) = rows.next()? {
-                if !f(&Row::Postgres(&row))? {
-                    break;
+            let (sql, params) = (sql.to_owned(), owned(params));
+            let (chunks, received) = mpsc::sync_channel::<DbResult<Vec<postgres::Row>>>(2);
+            self.jobs
+                .send(Box::new(move |w| {
+                    let read = |w: &mut Worker| -> DbResult<()> {
+                        let stmt = w.statement(&sql)?;
+                        let values: Vec<Value<'_>> = params.iter().map(Owned::as_value).collect();
+                        let mut rows = w.client.query_raw(&stmt, values.iter())?;
+                        let mut chunk = Vec::with_capacity(CHUNK);
+                        while let Some(row) = rows.next()? {
+                            chunk.push(row);
+                            if chunk.len() == CHUNK
+                                && chunks.send(Ok(std::mem::take(&mut chunk))).is_err()
+                            {
+                                return Ok(()); // the reader has stopped
+                            }
+                        }
+                        if !chunk.is_empty() {
+                            let _ = chunks.send(Ok(chunk));
+                        }
+                        Ok(())
+                    };
+                    if let Err(e) = read(w) {
+                        let _ = chunks.send(Err(e));
+                    }
+                }))
+                .map_err(|_| gone())?;
+            for chunk in received {
+                for row in chunk? {
+                    if !f(&Row::Postgres(&row))? {
+                        return Ok(());
+                    }
                 }
             }
             Ok(())
