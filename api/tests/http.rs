@@ -217,7 +217,7 @@ async fn login_gives_a_token_and_an_http_only_strict_cookie_that_both_work() {
     // The token is not stored, only its SHA-256.
     let stored: String = env
         .conn()
-        .query_row("SELECT token_sha256 FROM sessions", [], |r| r.get(0))
+        .query_row("SELECT token_sha256 FROM sessions", &[], |r| r.get(0))
         .unwrap();
     assert_eq!(stored, password::token_sha256(token));
     assert_ne!(stored, token);
@@ -312,7 +312,7 @@ async fn logout_revokes_the_session_everywhere() {
         .conn()
         .query_row(
             "SELECT count(*) FROM sessions WHERE revoked_at IS NOT NULL",
-            [],
+            &[],
             |r| r.get(0),
         )
         .unwrap();
@@ -330,7 +330,7 @@ async fn expired_sessions_and_bad_tokens_are_refused() {
     env.conn()
         .execute(
             "UPDATE sessions SET expires_at = '2020-01-01T00:00:00Z' WHERE token_sha256 = ?1",
-            [password::token_sha256(&token)],
+            &[&password::token_sha256(&token)],
         )
         .unwrap();
     // Changed behind the server's back: it trusts what it read for at most this long.
@@ -358,7 +358,7 @@ async fn expired_sessions_and_bad_tokens_are_refused() {
     // A disabled user's sessions stop working, and they cannot log in again.
     let planner = login(&env.app, "planner").await;
     env.conn()
-        .execute("UPDATE users SET disabled = 1 WHERE name = 'planner'", [])
+        .execute("UPDATE users SET disabled = 1 WHERE name = 'planner'", &[])
         .unwrap();
     tokio::time::sleep(server::sessions::MAX_AGE).await;
     get(&env.app, "/api/v1/me", &planner)
@@ -401,13 +401,12 @@ async fn wrong_passwords_and_unknown_users_get_the_same_answer_and_are_audited()
     // User names are matched in any case.
     assert_eq!(attempt("LIAISON", PASSWORD).await.status, StatusCode::OK);
     let refused: Vec<(Option<String>, String)> = {
-        let conn = env.conn();
-        let mut stmt = conn
-            .prepare("SELECT actor, detail FROM audit WHERE action = 'auth.login' ORDER BY id")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
+        env.conn()
+            .query_map(
+                "SELECT actor, detail FROM audit WHERE action = 'auth.login' ORDER BY id",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .unwrap()
     };
     assert_eq!(refused.len(), 3, "{refused:?}");
@@ -675,7 +674,7 @@ async fn incidents_are_wgs84_points_filtered_and_every_read_is_audited() {
     let (actor, role, target, detail, at): (String, String, String, String, String) = conn
         .query_row(
             "SELECT actor, role, target, detail, at FROM audit WHERE action = 'incidents.read' ORDER BY id LIMIT 1",
-            [],
+            &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .unwrap();
@@ -688,7 +687,7 @@ async fn incidents_are_wgs84_points_filtered_and_every_read_is_audited() {
     let reads: i64 = conn
         .query_row(
             "SELECT count(*) FROM audit WHERE action = 'incidents.read'",
-            [],
+            &[],
             |r| r.get(0),
         )
         .unwrap();
@@ -1031,9 +1030,9 @@ async fn the_audit_log_is_for_admins_and_append_only() {
     // The table refuses changes, even from SQL.
     let conn = env.conn();
     let n = env.count("audit");
-    let update = conn.execute("UPDATE audit SET actor = 'someone else'", []);
+    let update = conn.execute("UPDATE audit SET actor = 'someone else'", &[]);
     assert!(update.unwrap_err().to_string().contains("append-only"));
-    let delete = conn.execute("DELETE FROM audit", []);
+    let delete = conn.execute("DELETE FROM audit", &[]);
     assert!(delete.unwrap_err().to_string().contains("append-only"));
     assert_eq!(env.count("audit"), n);
 }
@@ -1113,9 +1112,7 @@ async fn health_readiness_metrics_and_openapi() {
     }
     // Not ready when the database's schema is not this build's (here: a newer firefly
     // migrated it), and such a database is refused at start-up.
-    env.conn()
-        .pragma_update(None, "user_version", api::storage::SCHEMA_VERSION + 1)
-        .unwrap();
+    env.set_schema_version(api::storage::SCHEMA_VERSION + 1);
     let p = call_as(&env.app, "GET", "/readyz", Auth::None, None)
         .await
         .assert_problem(StatusCode::SERVICE_UNAVAILABLE);
@@ -1202,7 +1199,7 @@ async fn a_real_server_on_loopback_logs_in_and_answers() {
         .conn()
         .query_row(
             "SELECT remote_addr FROM audit WHERE action = 'incidents.read'",
-            [],
+            &[],
             |r| r.get(0),
         )
         .unwrap();

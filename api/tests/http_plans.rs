@@ -192,7 +192,7 @@ async fn a_plan_is_the_cli_plan_stored_as_a_draft_then_published() {
     let rows: i64 = conn
         .query_row(
             "SELECT count(*) FROM plan_assignments WHERE plan_id = ?1",
-            [id],
+            &[&id],
             |r| r.get(0),
         )
         .unwrap();
@@ -201,7 +201,7 @@ async fn a_plan_is_the_cli_plan_stored_as_a_draft_then_published() {
     let stored_zone: String = conn
         .query_row(
             "SELECT zone_id FROM plan_assignments WHERE plan_id = ?1 AND callsign = 'LN-FF1' AND slot = ?2 AND kind = 'zone'",
-            rusqlite::params![id, slot as i64],
+            &[&id, &(slot as i64)],
             |r| r.get(0),
         )
         .unwrap();
@@ -335,7 +335,7 @@ async fn a_plan_is_the_cli_plan_stored_as_a_draft_then_published() {
     let target: String = conn
         .query_row(
             "SELECT target FROM audit WHERE action = 'plans.create' ORDER BY id LIMIT 1",
-            [],
+            &[],
             |r| r.get(0),
         )
         .unwrap();
@@ -580,7 +580,7 @@ async fn replan_lists_the_changes_keeps_the_past_and_the_previous_version() {
     let off: i64 = conn
         .query_row(
             "SELECT count(*) FROM plan_assignments WHERE plan_id = ?1 AND callsign = 'LN-FF2' AND slot >= ?2 AND kind = 'off'",
-            rusqlite::params![id, from as i64],
+            &[&id, &(from as i64)],
             |r| r.get(0),
         )
         .unwrap();
@@ -588,7 +588,7 @@ async fn replan_lists_the_changes_keeps_the_past_and_the_previous_version() {
     let (version, kept): (i64, String) = conn
         .query_row(
             "SELECT version, document FROM plan_versions WHERE plan_id = ?1",
-            [id],
+            &[&id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
@@ -666,7 +666,7 @@ async fn replan_lists_the_changes_keeps_the_past_and_the_previous_version() {
     assert_eq!(env.count("plan_versions"), 2);
     assert_eq!(env.audited("plans.replan"), 2);
     let v: i64 = conn
-        .query_row("SELECT version FROM plans WHERE id = ?1", [id], |r| {
+        .query_row("SELECT version FROM plans WHERE id = ?1", &[&id], |r| {
             r.get(0)
         })
         .unwrap();
@@ -762,7 +762,7 @@ async fn checkins_match_the_zone_and_slot_and_count_in_the_dosage() {
         .conn()
         .query_row(
             "SELECT user_id, unit, on_plan FROM checkins WHERE id = 2",
-            [],
+            &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
@@ -1147,7 +1147,7 @@ async fn the_plan_list_shows_drafts_to_planners_and_published_plans_to_officers(
         .conn()
         .query_row(
             "SELECT count(*) FROM audit WHERE action = 'plans.list'",
-            [],
+            &[],
             |r| r.get(0),
         )
         .unwrap();

@@ -6,11 +6,14 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+mod common;
+
 use api::app::password;
 use api::config::{Config, Overrides, ServerConfig};
 use api::roles::Role;
 use api::server::{self, AppState};
-use api::storage::{AuditEntry, NewUser, Store};
+use api::storage::db::Conn;
+use api::storage::{AuditEntry, Location, NewUser, Store};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -42,7 +45,7 @@ impl Env {
         let config = Config::load(
             None,
             Overrides {
-                db: Some(dir.path().join("firefly.db")),
+                db: Some(common::test_location(dir.path())),
                 tz: Some("Europe/London".into()),
                 ..Default::default()
             },
@@ -74,31 +77,30 @@ impl Env {
         }
     }
 
-    fn conn(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(&self.config.db).unwrap()
+    fn conn(&self) -> Conn {
+        Conn::open(&self.config.db).unwrap()
     }
 
     fn count(&self, table: &str) -> i64 {
         self.conn()
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .query_row(&format!("SELECT count(*) FROM {table}"), &[], |r| r.get(0))
             .unwrap()
     }
 
     fn actions(&self, action: &str) -> Vec<(String, Value)> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT actor, detail FROM audit WHERE action = ?1 ORDER BY id")
-            .unwrap();
-        stmt.query_map([action], |r| {
-            let detail: Option<String> = r.get(1)?;
-            Ok((
-                r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                detail.map_or(Value::Null, |d| serde_json::from_str(&d).unwrap()),
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+        self.conn()
+            .query_map(
+                "SELECT actor, detail FROM audit WHERE action = ?1 ORDER BY id",
+                &[&action],
+                |r| {
+                    let detail: Option<String> = r.get(1)?;
+                    Ok((
+                        r.get::<Option<String>>(0)?.unwrap_or_default(),
+                        detail.map_or(Value::Null, |d| serde_json::from_str(&d).unwrap()),
+                    ))
+                },
+            )
+            .unwrap()
     }
 
     async fn login(&self, user: &str) -> String {
@@ -217,25 +219,17 @@ fn police_uk(rows: usize, bad_line: usize, prefix: &str) -> String {
 }
 
 /// Every stored incident, in a form two databases can be compared in.
-fn incident_rows(db: &Path) -> Vec<Vec<String>> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn
-        .prepare(
+/// Every stored incident's columns, as text, in import order (SQLite or PostgreSQL alike).
+fn incident_rows(db: &Location) -> Vec<Vec<String>> {
+    Conn::open(db)
+        .unwrap()
+        .query_map(
             "SELECT source_id, source, occurred_utc, occurred_month, lon, lat, category,
                     category_raw, location, area_code, area_name FROM incidents ORDER BY id",
+            &[],
+            |r| (0..11).map(|i| Ok(format!("{:?}", r.get_ref(i)?))).collect(),
         )
-        .unwrap();
-    stmt.query_map([], |r| {
-        (0..11)
-            .map(|i| {
-                let v: rusqlite::types::Value = r.get(i)?;
-                Ok(format!("{v:?}"))
-            })
-            .collect()
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -273,7 +267,7 @@ async fn a_police_uk_month_over_http_stores_the_same_rows_as_the_cli() {
     let cli_config = Config::load(
         None,
         Overrides {
-            db: Some(cli_db.clone()),
+            db: Some(Location::Sqlite(cli_db.clone())),
             tz: Some("Europe/London".into()),
             ..Default::default()
         },
@@ -289,12 +283,12 @@ async fn a_police_uk_month_over_http_stores_the_same_rows_as_the_cli() {
     .unwrap();
     let ours = incident_rows(&env.config.db);
     assert_eq!(ours.len(), 5_354 - 284);
-    assert_eq!(ours, incident_rows(&cli_db));
+    assert_eq!(ours, incident_rows(&Location::Sqlite(cli_db)));
 
     // The imports log names the user; the audit entry was written with the import.
     let (actor, format): (String, String) = env
         .conn()
-        .query_row("SELECT actor, format FROM imports", [], |r| {
+        .query_row("SELECT actor, format FROM imports", &[], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();
@@ -540,7 +534,7 @@ async fn premises_and_training_files_import_for_liaison_officers() {
     );
     let fictional: bool = env
         .conn()
-        .query_row("SELECT fictional FROM training_records", [], |r| r.get(0))
+        .query_row("SELECT fictional FROM training_records", &[], |r| r.get(0))
         .unwrap();
     assert!(fictional);
     let bad = format!("{good}osm:node/1,2023-03-15,Ask for Angela,2,PC 1,\n");
@@ -767,17 +761,14 @@ async fn premises_are_created_and_patched_with_their_history() {
         .expect(StatusCode::OK);
     assert_eq!(f["changes"], json!([]));
     let history: Vec<(String, String, Option<String>, Option<String>)> = {
-        let conn = env.conn();
-        let mut stmt = conn
-            .prepare(
+        env.conn()
+            .query_map(
                 "SELECT actor, field, old_value, new_value FROM premises_history
                  WHERE premises_id = ?1 ORDER BY id",
+                &[&id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
-            .unwrap();
-        stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .unwrap()
-            .map(Result::unwrap)
-            .collect()
     };
     let fields: Vec<&str> = history.iter().map(|h| h.1.as_str()).collect();
     assert_eq!(fields, ["created", "name", "address", "lon", "lat"]);
@@ -794,7 +785,7 @@ async fn premises_are_created_and_patched_with_their_history() {
     // The history refuses to be rewritten.
     assert!(
         env.conn()
-            .execute("UPDATE premises_history SET actor = 'x'", [])
+            .execute("UPDATE premises_history SET actor = 'x'", &[])
             .is_err()
     );
 

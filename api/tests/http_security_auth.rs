@@ -41,19 +41,16 @@ async fn status_of(app: &Router, req: Request<Body>) -> StatusCode {
 
 /// The `auth.login` rows: (actor, remote_addr, detail).
 fn login_rows(env: &Env) -> Vec<(Option<String>, Option<String>, Value)> {
-    let conn = env.conn();
-    let mut stmt = conn
-        .prepare(
+    env.conn()
+        .query_map(
             "SELECT actor, remote_addr, detail FROM audit WHERE action = 'auth.login' ORDER BY id",
+            &[],
+            |r| {
+                let detail: String = r.get(2)?;
+                Ok((r.get(0)?, r.get(1)?, serde_json::from_str(&detail).unwrap()))
+            },
         )
-        .unwrap();
-    stmt.query_map([], |r| {
-        let detail: String = r.get(2)?;
-        Ok((r.get(0)?, r.get(1)?, serde_json::from_str(&detail).unwrap()))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,7 +238,7 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_limited_and_audited() {
         .conn()
         .query_row(
             "SELECT remote_addr FROM sessions ORDER BY id DESC LIMIT 1",
-            [],
+            &[],
             |r| r.get(0),
         )
         .unwrap();
@@ -259,7 +256,7 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_limited_and_audited() {
         .conn()
         .query_row(
             "SELECT remote_addr, detail FROM audit WHERE action = 'hotspots.read' ORDER BY id DESC LIMIT 1",
-            [],
+            &[],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();

@@ -160,7 +160,7 @@ async fn every_hotspot_and_zone_read_is_audited_cache_hits_included() {
         .conn()
         .query_row(
             "SELECT detail FROM audit WHERE action = 'hotspots.read' ORDER BY id DESC LIMIT 1",
-            [],
+            &[],
             |r| r.get(0),
         )
         .unwrap();

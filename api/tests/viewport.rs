@@ -15,7 +15,7 @@ fn config() -> Config {
     Config::load(
         None,
         Overrides {
-            db: Some("unused.db".into()),
+            db: Some(std::path::PathBuf::from("unused.db").into()),
             tz: Some("Europe/London".into()),
             ..Default::default()
         },

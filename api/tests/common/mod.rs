@@ -1,4 +1,5 @@
-//! The HTTP test harness shared by the API test files: a fresh SQLite file per test with a
+//! The HTTP test harness shared by the API test files: a fresh database per test (an SQLite
+//! file, or a new database on the PostgreSQL server named by `FIREFLY_TEST_POSTGRES`) with a
 //! user of every role (the officer's unit is `LN-FF1`) and seeded incidents, premises and
 //! training records; requests through `server::app` with `oneshot`.
 
@@ -9,7 +10,8 @@ use api::app::password;
 use api::config::{Config, Overrides, ServerConfig};
 use api::roles::Role;
 use api::server::{self, AppState};
-use api::storage::{AuditEntry, NewUser, Store};
+use api::storage::db::{Conn, testing};
+use api::storage::{AuditEntry, Location, NewUser, Store};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -36,18 +38,37 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn db(&self) -> PathBuf {
+    pub fn db(&self) -> Location {
         self.config.db.clone()
     }
 
-    pub fn conn(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.db()).unwrap()
+    /// A plain connection to the test's database, whichever it is.
+    pub fn conn(&self) -> Conn {
+        Conn::open(&self.db()).unwrap()
     }
 
     pub fn count(&self, table: &str) -> i64 {
         self.conn()
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .query_row(&format!("SELECT count(*) FROM {table}"), &[], |r| r.get(0))
             .unwrap()
+    }
+
+    /// Marks the database as made by a newer Firefly (schema `version`).
+    pub fn set_schema_version(&self, version: i64) {
+        match self.db() {
+            Location::Sqlite(path) => rusqlite::Connection::open(path)
+                .unwrap()
+                .pragma_update(None, "user_version", version)
+                .unwrap(),
+            Location::Postgres(_) => {
+                self.conn()
+                    .execute(
+                        "INSERT INTO firefly_schema (version, applied_at) VALUES (?1, 'now')",
+                        &[&version],
+                    )
+                    .unwrap();
+            }
+        }
     }
 
     /// Audit entries with this action.
@@ -55,7 +76,7 @@ impl Env {
         self.conn()
             .query_row(
                 "SELECT count(*) FROM audit WHERE action = ?1",
-                [action],
+                &[&action],
                 |r| r.get(0),
             )
             .unwrap()
@@ -119,6 +140,15 @@ pub fn incidents_csv(prefix: &str, n: usize) -> String {
     s
 }
 
+/// Where a test's database goes: a new database on the test PostgreSQL server when there
+/// is one, else `firefly.db` in the test's folder.
+pub fn test_location(dir: &Path) -> Location {
+    match testing::server() {
+        Some(server) => Location::Postgres(testing::fresh_database(&server).unwrap()),
+        None => Location::Sqlite(dir.join("firefly.db")),
+    }
+}
+
 pub fn env() -> Env {
     env_with(ServerConfig::default())
 }
@@ -129,7 +159,7 @@ pub fn env_with(server: ServerConfig) -> Env {
     let config = Config::load(
         None,
         Overrides {
-            db: Some(dir.path().join("firefly.db")),
+            db: Some(test_location(dir.path())),
             tz: Some("Europe/London".into()),
             ..Default::default()
         },
