@@ -911,8 +911,16 @@ pub mod testing {
         std::env::var(ENV).ok().filter(|u| !u.trim().is_empty())
     }
 
-    /// A new, empty database on the test server; its URL.
+    /// A new, empty database on the test server; its URL. (On a thread of its own, as the
+    /// `postgres` client cannot block inside an async test.)
     pub fn fresh_database(server: &str) -> DbResult<String> {
+        let server = server.to_owned();
+        std::thread::spawn(move || create(&server))
+            .join()
+            .map_err(|_| super::DbError::Param("creating a test database panicked".into()))?
+    }
+
+    fn create(server: &str) -> DbResult<String> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
