@@ -23,11 +23,11 @@
 //! Without `--config`, `./firefly.toml` is read if it exists; `firefly demo` writes one
 //! that points at the demo's force boundary.
 
+use crate::storage::Location;
 use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use std::net::SocketAddr;
-use crate::storage::Location;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

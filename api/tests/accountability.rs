@@ -488,9 +488,8 @@ mod http {
         let env = env();
         let planner = login(&env.app, "planner").await;
         // Unused for two hours (the default idle timeout is one).
-        let two_hours_ago = api::storage::utc_text(
-            jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2),
-        );
+        let two_hours_ago =
+            api::storage::utc_text(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2));
         env.conn()
             .execute(
                 "UPDATE sessions SET created_at = ?1, last_seen_at = ?1",

@@ -227,7 +227,11 @@ fn incident_rows(db: &Location) -> Vec<Vec<String>> {
             "SELECT source_id, source, occurred_utc, occurred_month, lon, lat, category,
                     category_raw, location, area_code, area_name FROM incidents ORDER BY id",
             &[],
-            |r| (0..11).map(|i| Ok(format!("{:?}", r.get_ref(i)?))).collect(),
+            |r| {
+                (0..11)
+                    .map(|i| Ok(format!("{:?}", r.get_ref(i)?)))
+                    .collect()
+            },
         )
         .unwrap()
 }

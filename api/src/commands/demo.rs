@@ -94,10 +94,7 @@ pub fn run(mut config: Config, args: DemoArgs) -> Result<(), Failure> {
         .filter(|p| p.extension().is_some_and(|e| e == "csv"))
         .collect();
     files.sort();
-    println!(
-        "Loading the Bedfordshire demo data into {}",
-        config.db
-    );
+    println!("Loading the Bedfordshire demo data into {}", config.db);
     super::import::incidents(&config, &files, IncidentFormat::PoliceUk, false)?;
     super::import::premises_cmd(
         &config,

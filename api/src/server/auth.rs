@@ -414,7 +414,7 @@ pub async fn login(
     let ip = client.ip();
     let via = client.via_text();
     let key = client.key();
-    let reservation = match state.limiter.check(&name, key.as_deref()) {
+    let reservation = match state.limiter.reserve(&name, key.as_deref()).await? {
         Ok(r) => r,
         Err(wait) => {
             state.metrics.logins_refused.fetch_add(1, Ordering::Relaxed);

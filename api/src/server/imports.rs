@@ -306,7 +306,9 @@ fn failure(f: Failure) -> AppError {
     match f {
         Failure::Invalid(e) => AppError::Unprocessable(format!("{e:#}")),
         Failure::Other(e) => {
-            let busy = e.downcast_ref::<StoreError>().is_some_and(StoreError::is_busy);
+            let busy = e
+                .downcast_ref::<StoreError>()
+                .is_some_and(StoreError::is_busy);
             if busy {
                 AppError::Unavailable(
                     "the database is busy with another write (perhaps a CLI import); try again"

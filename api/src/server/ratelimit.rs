@@ -22,11 +22,17 @@
 //! password was never checked: withdrawn everywhere); a reservation dropped otherwise stays
 //! a failure.
 //!
-//! In memory, not in SQLite: a failed attempt is then not a database write (an attacker
-//! cannot fill the disk or hold the write lock), and a restart forgets at most one window
-//! of failures. One process serves the API, so one limiter sees every attempt.
+//! With SQLite, in memory: a failed attempt is then not a database write (an attacker
+//! cannot fill the disk or hold the write lock), a restart forgets at most one window of
+//! failures, and one process serves the API, so one limiter sees every attempt. With
+//! PostgreSQL, several replicas may serve one database: the counts are then kept there
+//! (`Store::reserve_login`, an unlogged table under an advisory lock of its own), the same
+//! rules applied to them, so an attacker gains nothing by spreading attempts over replicas.
 
+use super::error::AppError;
+use super::state::Db;
 use crate::config::LoginLimits;
+use crate::storage::KeyCount;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,6 +50,52 @@ pub struct LoginLimiter {
     limits: LoginLimits,
     failures: Mutex<HashMap<String, Attempts>>,
     next_id: AtomicU64,
+    /// The database that keeps the counts for every replica, if it does (PostgreSQL).
+    shared: Option<Arc<Db>>,
+}
+
+/// Attempts of one key within the window: how many, and the age of the oldest.
+#[derive(Debug, Clone, Copy, Default)]
+struct Count {
+    n: usize,
+    oldest_age: Duration,
+}
+
+/// The rules, on the counts of (name and client, client, name): refused for a while
+/// (`Err(wait)`), or allowed after a delay (`Ok(delay)`).
+fn judge(
+    limits: &LoginLimits,
+    pair: Count,
+    addr: Count,
+    name: Count,
+) -> Result<Duration, Duration> {
+    let mut wait = Duration::ZERO;
+    for (count, limit) in [(pair, limits.per_user), (addr, limits.per_addr)] {
+        if count.n > 0 && count.n >= limit as usize {
+            wait = wait.max(limits.window.saturating_sub(count.oldest_age));
+        }
+    }
+    if wait > Duration::ZERO {
+        return Err(wait);
+    }
+    Ok(match name.n.checked_sub(limits.name_delay_after as usize) {
+        None => Duration::ZERO,
+        Some(extra) => limits
+            .name_delay
+            .saturating_mul(1u32 << extra.min(20))
+            .min(limits.name_delay_max),
+    })
+}
+
+/// [`judge`] on the database's counts, in key order (pair, client, name).
+fn judge_stored(limits: &LoginLimits, counts: &[KeyCount]) -> Result<Duration, Duration> {
+    let count = |i: usize| {
+        counts.get(i).map_or(Count::default(), |c| Count {
+            n: c.count as usize,
+            oldest_age: Duration::from_millis(c.oldest_age_ms.max(0) as u64),
+        })
+    };
+    judge(limits, count(0), count(1), count(2))
 }
 
 fn user_key(name: &str) -> String {
@@ -80,6 +132,12 @@ impl Reservation {
     /// the client for other names stay, so logging into one's own account does not reset
     /// an address's count.
     pub fn succeeded(self) {
+        if let Some(db) = &self.limiter.shared {
+            let clear = vec![pair_key(&self.name, self.client.as_deref())];
+            let withdraw = vec![user_key(&self.name), addr_key(self.client.as_deref())];
+            forget_shared(db, clear, withdraw, self.id);
+            return;
+        }
         let mut map = self.limiter.lock();
         map.remove(&pair_key(&self.name, self.client.as_deref()));
         for key in [user_key(&self.name), addr_key(self.client.as_deref())] {
@@ -89,6 +147,15 @@ impl Reservation {
 
     /// The password was never checked (the server was busy): the attempt is withdrawn.
     pub fn cancel(self) {
+        if let Some(db) = &self.limiter.shared {
+            let withdraw = vec![
+                pair_key(&self.name, self.client.as_deref()),
+                user_key(&self.name),
+                addr_key(self.client.as_deref()),
+            ];
+            forget_shared(db, Vec::new(), withdraw, self.id);
+            return;
+        }
         let mut map = self.limiter.lock();
         for key in [
             pair_key(&self.name, self.client.as_deref()),
@@ -98,6 +165,20 @@ impl Reservation {
             withdraw(&mut map, &key, self.id);
         }
     }
+}
+
+/// Clears and withdraws in the database, in the background: the answer to the login does
+/// not wait for it (a failure to forget leaves a failure counted, the safe side).
+fn forget_shared(db: &Arc<Db>, clear: Vec<String>, withdraw: Vec<String>, id: u64) {
+    let db = Arc::clone(db);
+    tokio::spawn(async move {
+        let forgot = db
+            .run(move |s| s.forget_logins(&clear, &withdraw, id as i64))
+            .await;
+        if let Err(e) = forgot {
+            tracing::warn!(error = %e, "could not withdraw a login attempt from the shared counts");
+        }
+    });
 }
 
 fn withdraw(map: &mut HashMap<String, Attempts>, key: &str, id: u64) {
@@ -115,7 +196,47 @@ impl LoginLimiter {
             limits,
             failures: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            shared: None,
         }
+    }
+
+    /// A limiter whose counts live in `db`, shared by every process serving it.
+    pub fn shared(limits: LoginLimits, db: Arc<Db>) -> LoginLimiter {
+        LoginLimiter {
+            shared: Some(db),
+            ..LoginLimiter::new(limits)
+        }
+    }
+
+    /// [`LoginLimiter::check`], against the shared counts when there are some.
+    pub async fn reserve(
+        self: &Arc<Self>,
+        name: &str,
+        client: Option<&str>,
+    ) -> Result<Result<Reservation, Duration>, AppError> {
+        let Some(db) = &self.shared else {
+            return Ok(self.check(name, client));
+        };
+        let keys = vec![pair_key(name, client), addr_key(client), user_key(name)];
+        // Random, so that replicas never hand out the same one.
+        let id = rand::random::<u64>() >> 1;
+        let limits = self.limits;
+        let window_ms = i64::try_from(limits.window.as_millis()).unwrap_or(i64::MAX);
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        let counts = db
+            .run(move |s| {
+                s.reserve_login(&keys, window_ms, now_ms, id as i64, |counts| {
+                    judge_stored(&limits, counts).is_ok()
+                })
+            })
+            .await?;
+        Ok(judge_stored(&limits, &counts).map(|delay| Reservation {
+            limiter: Arc::clone(self),
+            id,
+            name: name.to_string(),
+            client: client.map(str::to_string),
+            delay,
+        }))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Attempts>> {
@@ -149,38 +270,29 @@ impl LoginLimiter {
                     .is_some_and(|&(t, _)| now.duration_since(t) < window)
             });
         }
-        let mut expire = |key: &str| -> Option<(usize, Instant)> {
-            let times = map.get_mut(key)?;
+        let mut count = |key: &str| -> Count {
+            let Some(times) = map.get_mut(key) else {
+                return Count::default();
+            };
             while times
                 .front()
                 .is_some_and(|&(t, _)| now.duration_since(t) >= window)
             {
                 times.pop_front();
             }
-            times.front().map(|&(oldest, _)| (times.len(), oldest))
-        };
-        let mut wait = Duration::ZERO;
-        for (key, limit) in [
-            (pair_key(name, client), limits.per_user),
-            (addr_key(client), limits.per_addr),
-        ] {
-            if let Some((n, oldest)) = expire(&key)
-                && n >= limit as usize
-            {
-                wait = wait.max(window.saturating_sub(now.duration_since(oldest)));
+            Count {
+                n: times.len(),
+                oldest_age: times
+                    .front()
+                    .map_or(Duration::ZERO, |&(t, _)| now.duration_since(t)),
             }
-        }
-        if wait > Duration::ZERO {
-            return Err(wait);
-        }
-        let name_failures = expire(&user_key(name)).map_or(0, |(n, _)| n);
-        let delay = match name_failures.checked_sub(limits.name_delay_after as usize) {
-            None => Duration::ZERO,
-            Some(extra) => limits
-                .name_delay
-                .saturating_mul(1u32 << extra.min(20))
-                .min(limits.name_delay_max),
         };
+        let (pair, addr, user) = (
+            count(&pair_key(name, client)),
+            count(&addr_key(client)),
+            count(&user_key(name)),
+        );
+        let delay = judge(&limits, pair, addr, user)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         for key in [pair_key(name, client), addr_key(client), user_key(name)] {
             map.entry(key).or_default().push_back((now, id));

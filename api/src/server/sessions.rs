@@ -2,8 +2,10 @@
 //! panning, a load test) does not cost a database round trip per request.
 //!
 //! Ending a session through this server (logout) removes it here at once. A session is
-//! never trusted past its own expiry. What this process cannot see, a session revoked or a
-//! user disabled by editing the database directly, takes effect within [`MAX_AGE`].
+//! never trusted past its own expiry. What this process cannot see, a session ended through
+//! another replica on the same PostgreSQL database, or a user disabled by editing the
+//! database directly, takes effect within [`MAX_AGE`] (under a second: a logout must end
+//! the session on every replica within one).
 
 use crate::storage::SessionUser;
 use jiff::Timestamp;
@@ -12,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long a session read from the database is trusted without asking again.
-pub const MAX_AGE: Duration = Duration::from_secs(2);
+pub const MAX_AGE: Duration = Duration::from_millis(500);
 
 /// Sessions remembered at most; past this the oldest reads are dropped first.
 const MAX_ENTRIES: usize = 10_000;

@@ -32,7 +32,19 @@ pub struct Db {
     permits: Arc<Semaphore>,
 }
 
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({})", self.location)
+    }
+}
+
 impl Db {
+    /// Whether other processes may serve the same database (PostgreSQL): what must hold
+    /// across replicas is then kept in it.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.location, Location::Postgres(_))
+    }
+
     /// Opens (creating and migrating if needed) the database, keeping the connection.
     pub fn open(location: Location, connections: usize) -> Result<Arc<Db>, StoreError> {
         let first = Store::open(&location)?;
@@ -196,7 +208,11 @@ impl AppState {
         let db = Db::open(config.db.clone(), server.db_connections)?;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(AppState(Arc::new(Inner {
-            limiter: Arc::new(LoginLimiter::new(server.login_limits)),
+            limiter: Arc::new(if db.is_shared() {
+                LoginLimiter::shared(server.login_limits, Arc::clone(&db))
+            } else {
+                LoginLimiter::new(server.login_limits)
+            }),
             hashing: Arc::new(Semaphore::new(server.login_hashes.max(1))),
             login_audit: Arc::new(LoginAudit::default()),
             versions: DataVersions::default(),

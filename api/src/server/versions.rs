@@ -1,4 +1,4 @@
-//! The data versions that key the result caches, read from SQLite at most once per
+//! The data versions that key the result caches, read from the database at most once per
 //! [`MAX_AGE`] instead of on every request.
 //!
 //! A hit on a cached hotspot or premises answer used to cost a database round trip (a
@@ -7,8 +7,9 @@
 //! - a write through this server (any `POST`, `PUT`, `PATCH` or `DELETE`: imports, premises
 //!   edits, training records) marks the versions stale before its response leaves
 //!   ([`forget_after_writes`]), so the writer's next read sees its own change;
-//! - a write by another process (`firefly import` while the server runs) is seen within
-//!   [`MAX_AGE`].
+//! - a write by another process (`firefly import` while the server runs, another replica
+//!   on the same PostgreSQL database) is seen within [`MAX_AGE`], half a second, so that
+//!   every replica answers from the new data within a second.
 //!
 //! One request refreshes at a time; the others wait for its answer rather than all asking
 //! the database at once. A refresh that raced with a write is not kept.
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a version read from the database is trusted when nothing in this process wrote.
-pub const MAX_AGE: Duration = Duration::from_secs(1);
+pub const MAX_AGE: Duration = Duration::from_millis(500);
 
 /// The versions of the stored data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,6 +26,17 @@ pub const WRITE_WAIT: Duration = Duration::from_secs(10);
 /// an arbitrary constant, "FIREFLY" in ASCII.
 pub const WRITER_LOCK: i64 = 0x4649_5245_464C_59;
 
+/// The advisory lock of imports, taken before [`WRITER_LOCK`]: one import at a time
+/// across every process, the next one waiting up to [`IMPORT_WAIT`] for its turn.
+pub const IMPORT_LOCK: i64 = WRITER_LOCK + 1;
+
+/// The advisory lock of the login rate limiter's counts (its own, so that logins never
+/// wait for an import).
+pub const LOGIN_LOCK: i64 = WRITER_LOCK + 2;
+
+/// How long an import waits for the one before it.
+pub const IMPORT_WAIT: Duration = Duration::from_secs(300);
+
 /// What can go wrong talking to a database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -445,13 +456,36 @@ impl Conn {
 
     /// Begins a write transaction: rolled back when dropped without [`Tx::commit`].
     pub fn transaction(&mut self) -> DbResult<Tx<'_>> {
+        self.begin(&[(WRITER_LOCK, WRITE_WAIT)])
+    }
+
+    /// Begins an import's transaction: after the import before it (see [`IMPORT_LOCK`]).
+    pub fn import_transaction(&mut self) -> DbResult<Tx<'_>> {
+        self.begin(&[(IMPORT_LOCK, IMPORT_WAIT), (WRITER_LOCK, WRITE_WAIT)])
+    }
+
+    /// Begins a transaction serialised on `lock` alone (PostgreSQL; SQLite has one lock).
+    pub fn transaction_locked(&mut self, lock: i64) -> DbResult<Tx<'_>> {
+        self.begin(&[(lock, WRITE_WAIT)])
+    }
+
+    /// SQLite: `BEGIN IMMEDIATE` (its one write lock). PostgreSQL: `BEGIN`, then each
+    /// advisory lock in order, each waited for at most its time.
+    fn begin(&mut self, locks: &[(i64, Duration)]) -> DbResult<Tx<'_>> {
         match &self.inner {
             Inner::Sqlite(c) => c.execute_batch("BEGIN IMMEDIATE")?,
             Inner::Postgres(c) => {
-                c.batch_execute(&format!(
-                    "BEGIN; SET LOCAL lock_timeout = '{}ms'; SELECT pg_advisory_xact_lock({WRITER_LOCK})",
-                    WRITE_WAIT.as_millis()
-                ))?;
+                let mut sql = String::from("BEGIN;");
+                for (lock, wait) in locks {
+                    sql.push_str(&format!(
+                        " SET LOCAL lock_timeout = '{}ms'; SELECT pg_advisory_xact_lock({lock});",
+                        wait.as_millis()
+                    ));
+                }
+                if let Err(e) = c.batch_execute(&sql) {
+                    let _ = c.batch_execute("ROLLBACK");
+                    return Err(e);
+                }
             }
         }
         Ok(Tx {
@@ -672,22 +706,24 @@ mod pg {
             let url = url.to_owned();
             std::thread::Builder::new()
                 .name("firefly-postgres".into())
-                .spawn(move || match postgres::Client::connect(&url, postgres::NoTls) {
-                    Ok(client) => {
-                        let _ = ready.send(Ok(()));
-                        let mut worker = Worker {
-                            client,
-                            statements: HashMap::new(),
-                        };
-                        // Ends when the `Client` is dropped; the connection closes with it.
-                        while let Ok(job) = queue.recv() {
-                            job(&mut worker);
+                .spawn(
+                    move || match postgres::Client::connect(&url, postgres::NoTls) {
+                        Ok(client) => {
+                            let _ = ready.send(Ok(()));
+                            let mut worker = Worker {
+                                client,
+                                statements: HashMap::new(),
+                            };
+                            // Ends when the `Client` is dropped; the connection closes with it.
+                            while let Ok(job) = queue.recv() {
+                                job(&mut worker);
+                            }
                         }
-                    }
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                    }
-                })
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                        }
+                    },
+                )
                 .map_err(|e| DbError::Param(format!("cannot start a connection thread: {e}")))?;
             connected.recv().map_err(|_| gone())??;
             Ok(Client { jobs })
@@ -996,7 +1032,10 @@ mod tests {
             testing::with_database("postgres://u:p@h:5/postgres?sslmode=disable", "x"),
             "postgres://u:p@h:5/x?sslmode=disable"
         );
-        assert_eq!(testing::with_database("postgres://h", "x"), "postgres://h/x");
+        assert_eq!(
+            testing::with_database("postgres://h", "x"),
+            "postgres://h/x"
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ impl Store {
         finish: impl FnOnce() -> Option<ImportMeta>,
         mut progress: impl FnMut(u64),
     ) -> Result<Option<Stored>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.import_transaction()?;
         let placeholder = ImportMeta {
             files: vec![],
             format: String::new(),
@@ -109,7 +109,7 @@ impl Store {
     /// Stores premises in one transaction. Premises already stored (same `source_id`) are
     /// updated with the newer details, keeping their database id and training history.
     pub fn import_premises(&mut self, premises: &[Premises], meta: &ImportMeta) -> Result<Stored> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.import_transaction()?;
         let import_id = Store::begin_import(&tx, "premises", meta)?;
         let mut added = 0u64;
         {
@@ -170,7 +170,7 @@ impl Store {
         fictional: bool,
         meta: &ImportMeta,
     ) -> Result<Stored> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.import_transaction()?;
         let mut ids = Vec::with_capacity(records.len());
         let mut unknown = Vec::new();
         {

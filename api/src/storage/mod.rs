@@ -10,6 +10,7 @@ pub mod backup;
 mod checkins;
 pub mod db;
 mod imports;
+mod logins;
 mod migrations;
 mod plans;
 mod premises_edit;
@@ -27,6 +28,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use audit::{AuditEntry, AuditQuery, AuditRow, ChainCheck};
+pub use logins::KeyCount;
 pub use migrations::SCHEMA_VERSION;
 pub use plans::{AssignmentRow, NewCheckin, PlanDocument, PlanMeta, PlanStatus, ZoneDosage};
 pub use premises_edit::{FieldChange, HistoryRow, PremisesPatch, StoredTraining};

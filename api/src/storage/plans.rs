@@ -516,7 +516,10 @@ mod tests {
         ));
         assert_eq!(s.plan(id).unwrap().unwrap().1, r#"{"marker":2}"#);
         assert_eq!(audit_count(&s, "plans.replan"), 1);
-        let refused = s.conn.execute("DELETE FROM plan_versions", params![]).unwrap_err();
+        let refused = s
+            .conn
+            .execute("DELETE FROM plan_versions", params![])
+            .unwrap_err();
         assert!(refused.to_string().contains("append-only"), "{refused}");
     }
 

@@ -353,3 +353,15 @@ CREATE TRIGGER checkins_no_delete BEFORE DELETE ON checkins
 FOR EACH ROW EXECUTE FUNCTION checkins_delete_guard();
 CREATE TRIGGER checkins_no_truncate BEFORE TRUNCATE ON checkins
 FOR EACH STATEMENT EXECUTE FUNCTION firefly_refuse('check-ins are append-only');
+
+-- Failed (and pending) logins, shared by every replica: the login rate limiter's counts
+-- (server/ratelimit.rs). PostgreSQL only: one process serving an SQLite database keeps
+-- them in memory. UNLOGGED (no WAL): a crash empties it, which forgets at most one window
+-- of failures, as a restart does with SQLite.
+CREATE UNLOGGED TABLE login_attempts (
+    key         TEXT COLLATE "C" NOT NULL,
+    at_ms       BIGINT NOT NULL,
+    reservation BIGINT NOT NULL
+);
+CREATE INDEX login_attempts_by_key ON login_attempts (key, at_ms);
+CREATE INDEX login_attempts_by_time ON login_attempts (at_ms);
