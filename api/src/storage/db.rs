@@ -24,7 +24,7 @@ pub const WRITE_WAIT: Duration = Duration::from_secs(10);
 
 /// The advisory lock every PostgreSQL write transaction holds (`pg_advisory_xact_lock`):
 /// an arbitrary constant, "FIREFLY" in ASCII.
-pub const WRITER_LOCK: i64 = 0x4649_5245_464C_59;
+pub const WRITER_LOCK: i64 = 0x0046_4952_4546_4C59;
 
 /// The advisory lock of imports, taken before [`WRITER_LOCK`]: one import at a time
 /// across every process, the next one waiting up to [`IMPORT_WAIT`] for its turn.

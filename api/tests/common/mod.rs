@@ -85,7 +85,7 @@ impl Env {
     /// Adds a user with the test password.
     pub fn add_user(&self, name: &str, role: Role, unit: Option<&str>) {
         let hash = password::hash(PASSWORD).unwrap();
-        Store::open(&self.db())
+        Store::open(self.db())
             .unwrap()
             .add_user(
                 &NewUser {
