@@ -3,6 +3,59 @@
 
 use super::*;
 
+/// Incidents per INSERT statement: to a PostgreSQL server, one round trip per 256 rows
+/// (12 parameters each, well under its limit on parameters); SQLite, in process, is
+/// fastest one row at a time (a third faster than 256 at once, measured).
+fn incidents_per_insert(backend: db::Backend) -> usize {
+    match backend {
+        db::Backend::Sqlite => 1,
+        db::Backend::Postgres => 256,
+    }
+}
+
+/// The statement inserting `rows` incidents, skipping those whose `source_id` is stored.
+fn incidents_insert_sql(rows: usize) -> String {
+    let row = format!("({})", ["?"; 12].join(", "));
+    format!(
+        "INSERT INTO incidents (source_id, source, occurred_utc, occurred_month, lon, lat,
+                                category, category_raw, location, area_code, area_name, import_id)
+         VALUES {} ON CONFLICT (source_id) DO NOTHING",
+        vec![row; rows].join(", ")
+    )
+}
+
+/// Inserts `rows` with `sql` (made for that many rows); how many were added.
+fn insert_incidents(tx: &Conn, sql: &str, rows: &[Incident], import_id: i64) -> Result<usize> {
+    let derived: Vec<(Option<String>, Option<String>, &str)> = rows
+        .iter()
+        .map(|i| {
+            let (utc, month) = match i.occurred {
+                OccurredAt::Exact(t) => (Some(t.to_string()), None),
+                OccurredAt::Month(m) => (None, Some(m.to_string())),
+            };
+            (utc, month, i.category.as_str())
+        })
+        .collect();
+    let mut values: Vec<&dyn db::ToValue> = Vec::with_capacity(rows.len() * 12);
+    for (i, (utc, month, category)) in rows.iter().zip(&derived) {
+        values.extend([
+            &i.source_id as &dyn db::ToValue,
+            &i.source,
+            utc,
+            month,
+            &i.lon,
+            &i.lat,
+            category,
+            &i.category_raw,
+            &i.location,
+            &i.area_code,
+            &i.area_name,
+            &import_id,
+        ]);
+    }
+    Ok(tx.execute(sql, &values)?)
+}
+
 impl Store {
     /// Stores incidents in one transaction. Rows whose `source_id` is already stored are
     /// left as they are (re-importing a file adds nothing). `progress` is called with the
@@ -45,37 +98,21 @@ impl Store {
         };
         let import_id = Store::begin_import(&tx, "incidents", &placeholder)?;
         let (mut added, mut seen) = (0u64, 0u64);
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO incidents (source_id, source, occurred_utc, occurred_month, lon, lat,
-                                        category, category_raw, location, area_code, area_name, import_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT (source_id) DO NOTHING",
-            )?;
-            for chunk in chunks {
-                for i in &chunk {
-                    let (utc, month) = match i.occurred {
-                        OccurredAt::Exact(t) => (Some(t.to_string()), None),
-                        OccurredAt::Month(m) => (None, Some(m.to_string())),
-                    };
-                    added += insert.execute(params![
-                        i.source_id,
-                        i.source,
-                        utc,
-                        month,
-                        i.lon,
-                        i.lat,
-                        i.category.as_str(),
-                        i.category_raw,
-                        i.location,
-                        i.area_code,
-                        i.area_name,
-                        import_id
-                    ])? as u64;
-                }
-                seen += chunk.len() as u64;
-                progress(seen);
+        let batch = incidents_per_insert(tx.backend());
+        let full = incidents_insert_sql(batch);
+        for chunk in chunks {
+            for rows in chunk.chunks(batch) {
+                let partial;
+                let sql = if rows.len() == batch {
+                    &full
+                } else {
+                    partial = incidents_insert_sql(rows.len());
+                    &partial
+                };
+                added += insert_incidents(&tx, sql, rows, import_id)? as u64;
             }
+            seen += chunk.len() as u64;
+            progress(seen);
         }
         let Some(meta) = finish() else {
             return Ok(None); // dropping `tx` rolls back
