@@ -22,6 +22,7 @@ use tempfile::TempDir;
 use tower::ServiceExt;
 
 pub mod cli;
+pub mod serve;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
