@@ -96,6 +96,8 @@ enum Command {
     Backup(commands::backup::BackupArgs),
     /// Replace the database with a checked copy (stop the server first).
     Restore(commands::backup::RestoreArgs),
+    /// Copy the SQLite database (--db) into an empty PostgreSQL database (--to).
+    Migrate(commands::migrate::MigrateArgs),
     /// Delete check-ins, sessions and audit rows older than the [retention] policy allows.
     Retention(commands::retention::RetentionArgs),
 }
@@ -165,6 +167,7 @@ fn main() -> ExitCode {
             Command::Audit(cmd) => commands::audit::run(&config, cmd),
             Command::Backup(args) => commands::backup::backup(&config, args),
             Command::Restore(args) => commands::backup::restore(&config, args),
+            Command::Migrate(args) => commands::migrate::migrate(&config, args),
             Command::Retention(args) => commands::retention::run(&config, args),
         });
     match result {

@@ -9,6 +9,7 @@ pub mod bench;
 pub mod demo;
 pub mod hotspots;
 pub mod import;
+pub mod migrate;
 pub mod plan;
 pub mod retention;
 pub mod serve;

@@ -8,6 +8,7 @@
 mod audit;
 pub mod backup;
 mod checkins;
+mod copy;
 pub mod db;
 mod imports;
 mod logins;
@@ -28,6 +29,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use audit::{AuditEntry, AuditQuery, AuditRow, ChainCheck};
+pub use copy::Copied;
 pub use logins::KeyCount;
 pub use migrations::SCHEMA_VERSION;
 pub use plans::{AssignmentRow, NewCheckin, PlanDocument, PlanMeta, PlanStatus, ZoneDosage};
