@@ -23,7 +23,7 @@ trap './scripts/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pg
 pg_url=$(./scripts/pg-cluster.sh start "$pgdir")
 echo "== cargo test: the storage and HTTP suites on PostgreSQL ($pg_url)"
 FIREFLY_TEST_POSTGRES="$pg_url" cargo test --locked -p api --lib \
-  --test 'http*' --test accountability --test replicas
+  --test 'http*' --test accountability --test replicas --test migrate
 echo "== map UI: setup and build"
 ./scripts/setup-ui.sh
 echo "== map UI: end-to-end tests (release build)"
