@@ -401,7 +401,7 @@ where
             Value::from(if hit { "hit" } else { "miss" }),
         );
     }
-    state.db.run(move |s| s.append_audit(&audit)).await?;
+    state.audit.append(&state.db, audit).await?;
     Ok(geojson_response(body, hit, encoding))
 }
 

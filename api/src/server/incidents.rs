@@ -170,7 +170,7 @@ pub async fn list(
             "returned": kept.len(),
         }),
     );
-    state.db.run(move |s| s.append_audit(&entry)).await?;
+    state.audit.append(&state.db, entry).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/geo+json")],
         body.to_string(),

@@ -4,13 +4,14 @@
 //! | module | holds |
 //! |---|---|
 //! | `routes` | [`app`]: every route, the layers, `/healthz`, `/readyz`, `/api/openapi.json` |
-//! | `state` | [`AppState`] and the SQLite connection pool ([`Db`]) |
+//! | `state` | [`AppState`] and the database connection pool ([`Db`]: SQLite or PostgreSQL) |
 //! | `error` | [`AppError`]: the one mapping from failures to RFC 9457 problem details |
 //! | `auth`, `policy` | login, logout, sessions, the [`auth::Authenticated`] and [`auth::Require`] extractors; who may see what |
 //! | `password` | argon2id hashes, generated passwords, session tokens |
 //! | `client` | the client's address: the TCP peer, or what a trusted proxy's `Forwarded` / `X-Forwarded-For` says |
-//! | `ratelimit` | the in-memory login rate limiter: per name and client, per client, a progressive delay per name |
+//! | `ratelimit` | the login rate limiter: per name and client, per client, a progressive delay per name (in memory; in the database when replicas share PostgreSQL) |
 //! | `login_audit` | refused logins audited once per name, client and minute, with a count |
+//! | `audit_writer` | the audit entries of reads, committed in batches (group commit) before each answer leaves |
 //! | `metrics` | request counts and durations, Prometheus text at `/metrics` |
 //! | `cache` | hotspot and zone results per (parameters, data version) |
 //! | `encoding` | `Accept-Encoding` negotiation; cached answers compressed fast at first, best once popular |
@@ -23,6 +24,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod audit_writer;
 pub mod auth;
 pub mod cache;
 pub mod client;

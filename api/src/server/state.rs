@@ -108,6 +108,8 @@ pub struct Inner {
     /// Sessions read recently.
     pub sessions: SessionCache,
     pub limiter: Arc<LoginLimiter>,
+    /// Appends the audit entries of reads, several requests' in one transaction.
+    pub audit: super::audit_writer::AuditWriter,
     /// Bounds the password verifications at once (argon2: 19 MiB and a core each) to
     /// `ServerConfig::login_hashes`; a login that cannot get a permit soon is answered 503.
     pub hashing: Arc<Semaphore>,
@@ -208,6 +210,7 @@ impl AppState {
         let db = Db::open(config.db.clone(), server.db_connections)?;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(AppState(Arc::new(Inner {
+            audit: Default::default(),
             limiter: Arc::new(if db.is_shared() {
                 LoginLimiter::shared(server.login_limits, Arc::clone(&db))
             } else {

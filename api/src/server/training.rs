@@ -591,6 +591,6 @@ pub async fn impact(
         format!("premises:{target_id}"),
         json!({"category": q.category, "window": q.window, "radius": radius}),
     );
-    state.db.run(move |s| s.append_audit(&entry)).await?;
+    state.audit.append(&state.db, entry).await?;
     Ok(AppJson(body))
 }

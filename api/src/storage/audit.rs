@@ -155,52 +155,85 @@ fn chain_tip(conn: &Conn) -> Result<String> {
 
 /// Appends an entry inside an open transaction (so that a write and its entry land
 /// together), chained to the row before it. Every writer here begins its transactions
-/// IMMEDIATE, so the tip cannot move between reading it and inserting.
+/// IMMEDIATE (SQLite) or under the writer lock (PostgreSQL), so the tip cannot move
+/// between reading it and inserting.
 pub(super) fn insert_audit(conn: &Conn, e: &AuditEntry) -> Result<i64> {
+    let ids = insert_audits(conn, std::slice::from_ref(e))?;
+    Ok(ids.first().copied().unwrap_or_default())
+}
+
+/// Rows per INSERT statement when appending many: a few statement shapes only, so that
+/// each is prepared once.
+const AUDIT_ROWS_PER_INSERT: [usize; 3] = [64, 8, 1];
+
+/// Appends entries in order inside an open transaction, each chained to the one before:
+/// the tip and the next id are read once, the rows inserted a statement per
+/// [`AUDIT_ROWS_PER_INSERT`]; their ids.
+pub(super) fn insert_audits(conn: &Conn, entries: &[AuditEntry]) -> Result<Vec<i64>> {
     // AUTOINCREMENT's next id, chosen here because it is part of what is hashed.
-    let id: i64 = conn.query_row(
+    let first: i64 = conn.query_row(
         "SELECT coalesce(max(n), 0) + 1 FROM (
              SELECT seq AS n FROM sqlite_sequence WHERE name = 'audit'
              UNION ALL SELECT max(id) FROM audit) AS used",
         params![],
         |r| r.get(0),
     )?;
-    let prev = chain_tip(conn)?;
-    let mut row = ChainRow {
-        id,
-        at: Timestamp::now()
-            .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string(),
-        actor: e.actor.clone(),
-        role: e.role.clone(),
-        action: e.action.clone(),
-        target: e.target.clone(),
-        detail: e.detail.as_ref().map(|d| d.to_string()),
-        remote_addr: e.remote_addr.clone(),
-        prev_hash: None,
-        hash: None,
-    };
-    let hash = row_hash(&prev, &row);
-    row.prev_hash = Some(prev);
-    row.hash = Some(hash);
-    conn.execute(
-        "INSERT INTO audit (id, at, actor, role, action, target, detail, remote_addr,
-                            prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            row.id,
-            row.at,
-            row.actor,
-            row.role,
-            row.action,
-            row.target,
-            row.detail,
-            row.remote_addr,
-            row.prev_hash,
-            row.hash
-        ],
-    )?;
-    Ok(id)
+    let mut prev = chain_tip(conn)?;
+    let at = Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    let mut rows = Vec::with_capacity(entries.len());
+    for (id, e) in (first..).zip(entries) {
+        let mut row = ChainRow {
+            id,
+            at: at.clone(),
+            actor: e.actor.clone(),
+            role: e.role.clone(),
+            action: e.action.clone(),
+            target: e.target.clone(),
+            detail: e.detail.as_ref().map(|d| d.to_string()),
+            remote_addr: e.remote_addr.clone(),
+            prev_hash: None,
+            hash: None,
+        };
+        let hash = row_hash(&prev, &row);
+        row.prev_hash = Some(std::mem::replace(&mut prev, hash.clone()));
+        row.hash = Some(hash);
+        rows.push(row);
+    }
+    let mut rest = &rows[..];
+    while !rest.is_empty() {
+        let n = AUDIT_ROWS_PER_INSERT
+            .into_iter()
+            .find(|&n| n <= rest.len())
+            .unwrap_or(1);
+        let (now, later) = rest.split_at(n);
+        let mut values: Vec<&dyn super::db::ToValue> = Vec::with_capacity(n * 10);
+        for row in now {
+            values.extend([
+                &row.id as &dyn super::db::ToValue,
+                &row.at,
+                &row.actor,
+                &row.role,
+                &row.action,
+                &row.target,
+                &row.detail,
+                &row.remote_addr,
+                &row.prev_hash,
+                &row.hash,
+            ]);
+        }
+        conn.execute(
+            &format!(
+                "INSERT INTO audit (id, at, actor, role, action, target, detail, remote_addr,
+                                    prev_hash, hash) VALUES {}",
+                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ")
+            ),
+            &values,
+        )?;
+        rest = later;
+    }
+    Ok(rows.iter().map(|r| r.id).collect())
 }
 
 /// Migration 5's step: hashes the rows written before the chain existed, in id order,
@@ -245,6 +278,14 @@ impl Store {
         let id = insert_audit(&tx, entry)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Appends entries, in order, in one transaction; their ids.
+    pub fn append_audits(&mut self, entries: &[AuditEntry]) -> Result<Vec<i64>> {
+        let tx = self.conn.transaction()?;
+        let ids = insert_audits(&tx, entries)?;
+        tx.commit()?;
+        Ok(ids)
     }
 
     /// The latest row's id and hash (the value to ship to an append-only store elsewhere).

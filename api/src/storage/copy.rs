@@ -51,7 +51,7 @@ impl Store {
                 "`firefly migrate` copies an SQLite database (--db) into PostgreSQL (--to)".into(),
             ));
         }
-        for (store, which) in [(&*self, "the SQLite database"), (&*target, "the target")] {
+        for (store, which) in [(self, "the SQLite database"), (&*target, "the target")] {
             let version = store.schema_version()?;
             if version != SCHEMA_VERSION {
                 return Err(StoreError::Refused(format!(

@@ -736,6 +736,31 @@ mod tests {
     }
 
     #[test]
+    fn entries_appended_in_a_batch_chain_like_single_ones() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.append_audit(&entry("first")).unwrap();
+        // 75 = 64 + 8 + 1 + 1 + 1: every statement shape of a batch.
+        let batch: Vec<AuditEntry> = (0..75).map(|i| entry(&format!("read.{i}"))).collect();
+        let ids = store.append_audits(&batch).unwrap();
+        assert_eq!(ids, (2..=76).collect::<Vec<i64>>());
+        store.append_audit(&entry("last")).unwrap();
+        match store.verify_audit().unwrap() {
+            ChainCheck::Intact { rows, head, .. } => {
+                assert_eq!((rows, head.map(|h| h.0)), (77, Some(77)))
+            }
+            broken => panic!("{broken:?}"),
+        }
+        let newest = store
+            .audit_entries(&AuditQuery {
+                limit: 2,
+                ..Default::default()
+            })
+            .unwrap();
+        let actions: Vec<&str> = newest.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["last", "read.74"]);
+    }
+
+    #[test]
     fn the_audit_log_refuses_updates_and_deletes() {
         let mut store = Store::open_in_memory().unwrap();
         let first = store.append_audit(&entry("incidents.read")).unwrap();

@@ -358,7 +358,7 @@ async fn load(state: &AppState, id: i64) -> Result<(PlanMeta, Value), AppError> 
 
 /// Appends an audit entry and waits for its commit.
 async fn audited(state: &AppState, entry: AuditEntry) -> Result<(), AppError> {
-    state.db.run(move |s| s.append_audit(&entry)).await?;
+    state.audit.append(&state.db, entry).await?;
     Ok(())
 }
 
