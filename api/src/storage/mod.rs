@@ -256,7 +256,7 @@ impl Store {
     /// A private empty database, for tests: in memory, or a new database on the test
     /// PostgreSQL server when there is one ([`db::testing`]).
     #[cfg(test)]
-    pub fn open_in_memory() -> Result<Store> {
+    pub fn open_test() -> Result<Store> {
         match db::testing::server() {
             Some(server) => Store::open_postgres(&db::testing::fresh_database(&server)?),
             None => Store::setup(Connection::open_in_memory()?, None),
@@ -437,7 +437,7 @@ mod tests {
 
     #[test]
     fn incidents_round_trip_and_reimport_adds_nothing() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_test().unwrap();
         let rows = vec![
             incident(
                 "a",
@@ -463,7 +463,7 @@ mod tests {
 
     #[test]
     fn the_schema_rejects_impossible_rows() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_test().unwrap();
         let mut bad = incident(
             "x",
             OccurredAt::Month(YearMonth {
@@ -520,7 +520,7 @@ mod tests {
 
     #[test]
     fn training_needs_known_premises_and_is_stored_once() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_test().unwrap();
         let pub_ = the_bell();
         store
             .import_premises(std::slice::from_ref(&pub_), &meta())
@@ -682,7 +682,7 @@ mod tests {
 
     #[test]
     fn users_are_unique_in_any_case_and_need_an_argon2id_hash() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_test().unwrap();
         store
             .add_user(&new_user("ana"), &entry("user.create"))
             .unwrap();
@@ -704,7 +704,7 @@ mod tests {
 
     #[test]
     fn sessions_are_found_by_hash_until_they_expire_or_are_revoked() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_test().unwrap();
         let id = store
             .add_user(&new_user("ana"), &entry("user.create"))
             .unwrap();
@@ -737,7 +737,7 @@ mod tests {
 
     #[test]
     fn entries_appended_in_a_batch_chain_like_single_ones() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_test().unwrap();
         store.append_audit(&entry("first")).unwrap();
         // 75 = 64 + 8 + 1 + 1 + 1: every statement shape of a batch.
         let batch: Vec<AuditEntry> = (0..75).map(|i| entry(&format!("read.{i}"))).collect();
@@ -762,7 +762,7 @@ mod tests {
 
     #[test]
     fn the_audit_log_refuses_updates_and_deletes() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_test().unwrap();
         let first = store.append_audit(&entry("incidents.read")).unwrap();
         let second = store.append_audit(&entry("audit.read")).unwrap();
         assert!(second > first);

@@ -411,7 +411,7 @@ mod tests {
 
     #[test]
     fn plans_are_created_published_once_and_replaced_keeping_versions() {
-        let mut s = Store::open_in_memory().unwrap();
+        let mut s = Store::open_test().unwrap();
         let id = s
             .create_plan(&doc("2024-03-29", 1), "ana", &audit("plans.create"))
             .unwrap();
@@ -525,7 +525,7 @@ mod tests {
 
     #[test]
     fn checkins_are_append_only_and_counted_per_zone() {
-        let mut s = Store::open_in_memory().unwrap();
+        let mut s = Store::open_test().unwrap();
         let user = s
             .add_user(
                 &NewUser {

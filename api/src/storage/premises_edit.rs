@@ -700,7 +700,7 @@ mod tests {
 
     #[test]
     fn create_patch_and_reimport_write_history_and_move_the_data_version() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_test().unwrap();
         let v0 = store.data_version().unwrap();
         let id = store
             .create_premises(&pub_("manual:1"), &entry("premises.create"))
@@ -772,7 +772,7 @@ mod tests {
 
     #[test]
     fn training_added_once_and_read_with_who_and_when() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = Store::open_test().unwrap();
         let id = store
             .create_premises(&pub_("manual:2"), &entry("premises.create"))
             .unwrap();
