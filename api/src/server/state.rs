@@ -76,10 +76,14 @@ impl Db {
                 None => Store::open(&db.location)?,
             };
             let result = f(&mut store);
-            db.idle
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(store);
+            // A PostgreSQL connection that the server closed (a restart, a terminated
+            // session) is dropped, so that the next call opens a new one.
+            if result.is_ok() || !store.is_broken() {
+                db.idle
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(store);
+            }
             result
         })
         .await
@@ -232,5 +236,43 @@ impl AppState {
             datasets: DatasetCache::default(),
             validating: Mutex::default(),
         })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+    use super::*;
+    use crate::storage::db::{Conn, testing};
+
+    /// A PostgreSQL server that ends the pool's connections (a restart, an administrator
+    /// terminating sessions): the call that meets a dead connection fails, the next one
+    /// opens a new connection. Needs the test server (`FIREFLY_TEST_POSTGRES`).
+    #[tokio::test]
+    async fn the_pool_replaces_connections_the_server_closed() {
+        let Some(server) = testing::server() else {
+            return; // nothing to restart: SQLite connections do not break this way
+        };
+        let url = testing::fresh_database(&server).unwrap();
+        let db = Db::open(Location::Postgres(url.clone()), 2).unwrap();
+        assert_eq!(db.run(|s| s.data_version()).await.unwrap(), 0);
+        let terminated = tokio::task::spawn_blocking(move || {
+            Conn::open(&Location::Postgres(url))
+                .unwrap()
+                .query_row(
+                    "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                    |r| r.get::<i64>(0),
+                )
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(terminated >= 1);
+        // The pooled connection is dead: this call fails and drops it ...
+        assert!(db.run(|s| s.data_version()).await.is_err());
+        // ... and the next one works on a new connection.
+        assert_eq!(db.run(|s| s.data_version()).await.unwrap(), 0);
     }
 }

@@ -380,6 +380,15 @@ impl Conn {
         }
     }
 
+    /// Whether the connection is gone (the server restarted, the session was terminated):
+    /// a pool drops such a connection instead of handing it out again. SQLite's never is.
+    pub fn is_broken(&self) -> bool {
+        match &self.inner {
+            Inner::Sqlite(_) => false,
+            Inner::Postgres(c) => c.is_closed(),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self.inner {
             Inner::Sqlite(_) => Backend::Sqlite,
@@ -775,6 +784,10 @@ mod pg {
                 }))
                 .map_err(|_| gone())?;
             answered.recv().map_err(|_| gone())?
+        }
+
+        pub fn is_closed(&self) -> bool {
+            self.call(|w| Ok(w.client.is_closed())).unwrap_or(true)
         }
 
         pub fn batch_execute(&self, sql: &str) -> DbResult<()> {

@@ -263,6 +263,11 @@ impl Store {
         }
     }
 
+    /// Whether the connection is gone for good (see [`db::Conn::is_broken`]).
+    pub fn is_broken(&self) -> bool {
+        self.conn.is_broken()
+    }
+
     /// Which database this store talks to.
     pub fn backend(&self) -> db::Backend {
         self.conn.backend()
