@@ -407,6 +407,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_database_url_in_the_file_is_a_server_not_a_path_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firefly.toml");
+        std::fs::write(
+            &path,
+            "db = \"postgres://ff:s3cret@db.example:5432/firefly\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(
+            c.db,
+            Location::Postgres("postgres://ff:s3cret@db.example:5432/firefly".into())
+        );
+        // Shown anywhere without its password.
+        assert_eq!(
+            c.db.to_string(),
+            "postgres://ff:***@db.example:5432/firefly"
+        );
+        assert!(!format!("{:?}", c.db).contains("s3cret"));
+    }
+
+    #[test]
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("firefly.toml");

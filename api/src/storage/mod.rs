@@ -741,6 +741,36 @@ mod tests {
     }
 
     #[test]
+    fn a_location_is_a_server_only_with_a_postgres_scheme_and_hides_its_password() {
+        assert_eq!(
+            Location::parse("firefly.db"),
+            Location::Sqlite("firefly.db".into())
+        );
+        assert_eq!(
+            Location::parse("./postgres/firefly.db"),
+            Location::Sqlite("./postgres/firefly.db".into())
+        );
+        for (url, shown) in [
+            ("postgres://ff@h/db", "postgres://ff@h/db"),
+            ("postgresql://ff:pw@h:5/db", "postgresql://ff:***@h:5/db"),
+            ("POSTGRES://ff:p@ss:w@h/db", "POSTGRES://ff:***@h/db"),
+            (
+                "postgres://h/db?user=ff&password=pw&sslmode=disable",
+                "postgres://h/db?user=ff&password=***&sslmode=disable",
+            ),
+            (
+                "postgres://ff@%2Fvar%2Frun%2Fpostgresql/db",
+                "postgres://ff@%2Fvar%2Frun%2Fpostgresql/db",
+            ),
+        ] {
+            let location = Location::parse(url);
+            assert!(matches!(location, Location::Postgres(_)), "{url}");
+            assert_eq!(location.to_string(), shown);
+            assert_eq!(location.config_text(), url);
+        }
+    }
+
+    #[test]
     fn entries_appended_in_a_batch_chain_like_single_ones() {
         let mut store = Store::open_test().unwrap();
         store.append_audit(&entry("first")).unwrap();
