@@ -61,6 +61,9 @@ pub enum DbError {
     /// A value that cannot be sent (e.g. an integer too large for its column).
     #[error("parameter: {0}")]
     Param(String),
+    /// The connection itself failed (its thread could not start, or stopped).
+    #[error("connection: {0}")]
+    Connection(String),
 }
 
 /// PostgreSQL's own message (and detail) rather than the driver's "db error".

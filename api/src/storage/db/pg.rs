@@ -43,7 +43,7 @@ impl Worker {
 }
 
 fn gone() -> DbError {
-    DbError::Param("the PostgreSQL connection's thread has stopped".into())
+    DbError::Connection("the PostgreSQL connection's thread has stopped".into())
 }
 
 /// Parameters owned, to cross to the connection's thread.
@@ -106,7 +106,7 @@ impl Client {
                     }
                 },
             )
-            .map_err(|e| DbError::Param(format!("cannot start a connection thread: {e}")))?;
+            .map_err(|e| DbError::Connection(format!("cannot start a connection thread: {e}")))?;
         connected.recv().map_err(|_| gone())??;
         Ok(Client { jobs })
     }

@@ -21,7 +21,7 @@ pub fn fresh_database(server: &str) -> DbResult<String> {
     let server = server.to_owned();
     std::thread::spawn(move || create(&server))
         .join()
-        .map_err(|_| super::DbError::Param("creating a test database panicked".into()))?
+        .map_err(|_| super::DbError::Connection("creating a test database panicked".into()))?
 }
 
 fn create(server: &str) -> DbResult<String> {
