@@ -1147,3 +1147,30 @@ fn issue_13_formula_named_venues_are_quoted_in_the_rota_csv() {
     }
     assert!(quoted > 0, "the unit patrols at least one venue-named zone");
 }
+
+/// A PostgreSQL server that cannot be reached: one clear line, the cause said once, the
+/// password never. (Port 1 on loopback: refused at once, nothing leaves the machine.)
+#[test]
+fn an_unreachable_database_server_is_reported_once_without_its_password() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_firefly"))
+        .args([
+            "--db",
+            "postgres://ff:s3cret@127.0.0.1:1/firefly",
+            "summary",
+        ])
+        .env_remove("FIREFLY_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("database postgres://ff:***@127.0.0.1:1/firefly: error connecting to server"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("error connecting to server").count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+}

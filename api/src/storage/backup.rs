@@ -13,10 +13,10 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
-fn file_error(path: &Path, source: std::io::Error) -> StoreError {
+fn file_error(path: &Path, error: std::io::Error) -> StoreError {
     StoreError::File {
         path: path.display().to_string(),
-        source,
+        error,
     }
 }
 
@@ -81,9 +81,9 @@ pub fn check_copy(path: &Path) -> Result<CopyInfo> {
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|source| StoreError::Open {
+    .map_err(|e| StoreError::Open {
         path: path.display().to_string(),
-        source: source.into(),
+        error: e.into(),
     })?;
     let refuse = |why: String| StoreError::Refused(format!("{}: {why}", path.display()));
     let check: String = conn
@@ -149,9 +149,9 @@ pub fn restore(source: &Path, db: &Path) -> Result<CopyInfo> {
     if db.exists() {
         // Fold the WAL into the file and close: SQLite deletes `-wal` and `-shm` when the
         // last connection closes. If they remain, someone else has the database open.
-        let conn = Connection::open(db).map_err(|source| StoreError::Open {
+        let conn = Connection::open(db).map_err(|e| StoreError::Open {
             path: db.display().to_string(),
-            source: source.into(),
+            error: e.into(),
         })?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
@@ -167,7 +167,7 @@ pub fn restore(source: &Path, db: &Path) -> Result<CopyInfo> {
         Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
             StoreError::Open {
                 path: source.display().to_string(),
-                source: e.into(),
+                error: e.into(),
             }
         })?;
     copy_checked(&src, db)?;

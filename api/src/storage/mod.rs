@@ -40,8 +40,10 @@ pub use users::{AccountChange, AccountChanged, NewUser, SessionUser, User, utc_t
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path}: {source}")]
-    Open { path: String, source: DbError },
+    /// The database could not be opened. (`error` is part of the message, not the error's
+    /// source, so that a chain of causes does not repeat it.)
+    #[error("database {path}: {error}")]
+    Open { path: String, error: DbError },
     #[error(
         "database schema version {found} is newer than this firefly ({supported}); upgrade firefly"
     )]
@@ -49,11 +51,8 @@ pub enum StoreError {
     #[error(transparent)]
     Sql(#[from] DbError),
     /// A file beside the database (the database itself, a backup) could not be made.
-    #[error("{path}: {source}")]
-    File {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: {error}")]
+    File { path: String, error: std::io::Error },
     /// A copy that must not replace the database (failed check, newer schema).
     #[error("{0}")]
     Refused(String),
@@ -230,13 +229,13 @@ impl Store {
     /// `-shm` files the same mode). Before a migration changes an existing database, a copy
     /// is written beside it ([`backup::pre_migration_path`]).
     fn open_sqlite(path: &Path) -> Result<Store> {
-        let open_error = |source| StoreError::Open {
+        let open_error = |e| StoreError::Open {
             path: path.display().to_string(),
-            source: DbError::Sqlite(source),
+            error: DbError::Sqlite(e),
         };
-        create_private(path).map_err(|source| StoreError::File {
+        create_private(path).map_err(|error| StoreError::File {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         let conn = Connection::open(path).map_err(open_error)?;
         Store::setup(conn, Some(path))
@@ -245,9 +244,9 @@ impl Store {
     /// Connects to and migrates the PostgreSQL database at `url`. Backups before a
     /// migration are the server's own (pg_dump, base backups).
     fn open_postgres(url: &str) -> Result<Store> {
-        let mut conn = Conn::postgres(url).map_err(|source| StoreError::Open {
+        let mut conn = Conn::postgres(url).map_err(|error| StoreError::Open {
             path: Location::Postgres(url.to_owned()).to_string(),
-            source,
+            error,
         })?;
         migrations::migrate(&mut conn, &mut |_, _| Ok(()))?;
         Ok(Store { conn })

@@ -48,8 +48,10 @@ pub const IMPORT_WAIT: Duration = Duration::from_secs(300);
 pub enum DbError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL's message, complete (so not also given as the error's source, which
+    /// would print it twice in a chain).
     #[error("{}", pg_message(.0))]
-    Postgres(#[from] postgres::Error),
+    Postgres(postgres::Error),
     #[error("the query returned no rows")]
     NoRows,
     /// A value that does not fit the Rust type asked for.
@@ -66,6 +68,12 @@ pub enum DbError {
     Connection(String),
 }
 
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> DbError {
+        DbError::Postgres(e)
+    }
+}
+
 /// PostgreSQL's own message (and detail) rather than the driver's "db error".
 fn pg_message(e: &postgres::Error) -> String {
     match e.as_db_error() {
@@ -73,7 +81,17 @@ fn pg_message(e: &postgres::Error) -> String {
             Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
             None => format!("{}: {}", db.severity(), db.message()),
         },
-        None => e.to_string(),
+        // E.g. "error connecting to server: Connection refused (os error 111)": the
+        // driver keeps the cause apart.
+        None => {
+            let mut message = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                message.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            message
+        }
     }
 }
 
