@@ -10,6 +10,7 @@
 #[path = "common/mod.rs"]
 mod common;
 use common::cli::{firefly, firefly_cmd, firefly_stdin, text};
+use common::police_uk;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,20 +40,6 @@ fn add_user(db: &Path, name: &str, role: &str) {
 fn one(db: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
-fn police_uk(rows: usize, prefix: &str) -> String {
-    let mut s = String::from(
-        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n",
-    );
-    for n in 0..rows {
-        s.push_str(&format!(
-            "{prefix}{n},2023-05,B,B,-0.{:04},51.{:04},On or near X,E01015678,Luton 001A,Violence and sexual offences,,\n",
-            4100 + n % 500,
-            8700 + n % 300
-        ));
-    }
-    s
 }
 
 /// A database with three users (so three audit rows).

@@ -12,7 +12,8 @@ mod common;
 
 use api::storage::Location;
 use api::storage::db::Conn;
-use common::serve::{Server, fresh_db, http, login, police_uk};
+use common::police_uk;
+use common::serve::{Server, fresh_db, http, login};
 use std::time::{Duration, Instant};
 
 const ROWS: usize = 200_000;
@@ -101,7 +102,7 @@ fn run(file: &[u8], delay: Option<Duration>) -> (i64, Duration) {
 
 #[test]
 fn a_server_killed_mid_import_leaves_all_or_nothing() {
-    let file = police_uk(ROWS);
+    let file = police_uk(ROWS, "c").into_bytes();
     // First uninterrupted, to time it; then killed at fractions of that time, the last
     // close to the commit (which may land on either side of it).
     let (stored, full) = run(&file, None);

@@ -12,7 +12,8 @@ mod common;
 
 use api::storage::Location;
 use api::storage::db::Conn;
-use common::serve::{Server, fresh_db, http, login, police_uk};
+use common::police_uk;
+use common::serve::{Server, fresh_db, http, login};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -55,14 +56,6 @@ fn within(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
     None
 }
 
-/// Another crime file: the same rows under other ids.
-fn other_file(rows: usize, prefix: &str) -> Vec<u8> {
-    String::from_utf8(police_uk(rows))
-        .unwrap()
-        .replace("\nc", &format!("\n{prefix}"))
-        .into_bytes()
-}
-
 #[test]
 fn two_replicas_share_sessions_data_and_the_import_turn() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,11 +89,26 @@ fn two_replicas_share_sessions_data_and_the_import_turn() {
     // An import through one replica changes the other's (cached) hotspot answer within a
     // second.
     let token = login(b.addr, "ana");
-    assert_eq!(import(a.addr, &token, "first.csv", &police_uk(500)).0, 201);
+    assert_eq!(
+        import(
+            a.addr,
+            &token,
+            "first.csv",
+            &police_uk(500, "c").into_bytes()
+        )
+        .0,
+        201
+    );
     let before = incidents_in_hotspots(b.addr, &token);
     assert_eq!(incidents_in_hotspots(b.addr, &token), before); // now cached
     assert_eq!(
-        import(a.addr, &token, "second.csv", &other_file(300, "d")).0,
+        import(
+            a.addr,
+            &token,
+            "second.csv",
+            &police_uk(300, "d").into_bytes()
+        )
+        .0,
         201
     );
     let seen = within(Duration::from_secs(1), || {
@@ -113,7 +121,10 @@ fn two_replicas_share_sessions_data_and_the_import_turn() {
     assert_eq!(incidents_in_hotspots(b.addr, &token), before + 300);
 
     // Two imports at once, one through each replica: one after the other, both whole.
-    let (first, second) = (other_file(40_000, "e"), other_file(40_000, "f"));
+    let (first, second) = (
+        police_uk(40_000, "e").into_bytes(),
+        police_uk(40_000, "f").into_bytes(),
+    );
     let (ta, tb) = (token.clone(), token.clone());
     let (addr_a, addr_b) = (a.addr, b.addr);
     let one = std::thread::spawn(move || import(addr_a, &ta, "e.csv", &first));

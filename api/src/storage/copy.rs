@@ -3,7 +3,7 @@
 //! the audit chain) before anything is reported.
 
 use super::audit::insert_audit;
-use super::db::{self, Backend, Value};
+use super::db::{self, Backend, OptionalExt, Value};
 use super::{AuditEntry, ChainCheck, Result, SCHEMA_VERSION, Store, StoreError};
 
 /// Every table of the schema, parents before children (foreign keys), with whether its
@@ -127,10 +127,7 @@ impl Store {
                     db::params![],
                     |_| Ok(()),
                 )
-                .or_else(|e| match e {
-                    db::DbError::NoRows => Ok(()),
-                    e => Err(e),
-                })?;
+                .optional()?;
             }
             tables.push((table, rows));
             progress(table, rows);
@@ -143,10 +140,8 @@ impl Store {
                 db::params![],
                 |r| r.get(0),
             )
-            .or_else(|e| match e {
-                db::DbError::NoRows => Ok(None),
-                e => Err(e),
-            })?;
+            .optional()?
+            .flatten();
         if let Some(seq) = seq {
             tx.execute(
                 "INSERT INTO sqlite_sequence (name, seq) VALUES ('audit', ?1)

@@ -26,6 +26,21 @@ pub mod serve;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// A police.uk street CSV of `rows` generated crimes in Luton, ids `{prefix}0`, `{prefix}1`...
+pub fn police_uk(rows: usize, prefix: &str) -> String {
+    let mut s = String::from(
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n",
+    );
+    for n in 0..rows {
+        s.push_str(&format!(
+            "{prefix}{n},2023-05,B,B,-0.{:04},51.{:04},On or near X,E01015678,Luton 001A,Violence and sexual offences,,\n",
+            4100 + n % 500,
+            8700 + n % 300
+        ));
+    }
+    s
+}
+
 pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
 }

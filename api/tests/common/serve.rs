@@ -113,21 +113,6 @@ pub fn login(addr: SocketAddr, user: &str) -> String {
     v["token"].as_str().unwrap().to_string()
 }
 
-/// A police.uk street CSV of `rows` generated crimes in Luton.
-pub fn police_uk(rows: usize) -> Vec<u8> {
-    let mut s = String::from(
-        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context\n",
-    );
-    for n in 0..rows {
-        s.push_str(&format!(
-            "c{n},2023-05,B,B,-0.{:04},51.{:04},On or near X,E01015678,Luton 001A,Violence and sexual offences,,\n",
-            4100 + n % 500,
-            8700 + n % 300
-        ));
-    }
-    s.into_bytes()
-}
-
 /// A fresh database (SQLite in `dir`, or on the test PostgreSQL server) with one planner,
 /// `ana`, made by the CLI.
 pub fn fresh_db(dir: &Path) -> Location {

@@ -47,38 +47,13 @@ fn gone() -> DbError {
 }
 
 /// Parameters owned, to cross to the connection's thread.
-fn owned(params: Params<'_>) -> Vec<Owned> {
-    params
-        .iter()
-        .map(|p| match p.to_value() {
-            ValueRef::Null => Owned::Null,
-            ValueRef::Int(i) => Owned::Int(i),
-            ValueRef::Real(x) => Owned::Real(x),
-            ValueRef::Text(t) => Owned::Text(t.to_owned()),
-            ValueRef::Blob(b) => Owned::Blob(b.to_vec()),
-        })
-        .collect()
+fn owned(params: Params<'_>) -> Vec<super::Value> {
+    params.iter().map(|p| p.to_value().into()).collect()
 }
 
-#[derive(Debug)]
-enum Owned {
-    Null,
-    Int(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
-}
-
-impl Owned {
-    fn as_value(&self) -> Value<'_> {
-        Value(match self {
-            Owned::Null => ValueRef::Null,
-            Owned::Int(i) => ValueRef::Int(*i),
-            Owned::Real(x) => ValueRef::Real(*x),
-            Owned::Text(t) => ValueRef::Text(t),
-            Owned::Blob(b) => ValueRef::Blob(b),
-        })
-    }
+/// An owned parameter, encoded as PostgreSQL asks.
+fn encoded(value: &super::Value) -> Param<'_> {
+    Param(super::ToValue::to_value(value))
 }
 
 impl Client {
@@ -138,7 +113,7 @@ impl Client {
         let (sql, params) = (sql.to_owned(), owned(params));
         self.call(move |w| {
             let stmt = w.statement(&sql)?;
-            let values: Vec<Value<'_>> = params.iter().map(Owned::as_value).collect();
+            let values: Vec<Param<'_>> = params.iter().map(encoded).collect();
             let refs: Vec<&(dyn ToSql + Sync)> =
                 values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
             Ok(w.client.execute(&stmt, &refs)? as usize)
@@ -160,7 +135,7 @@ impl Client {
             .send(Box::new(move |w| {
                 let read = |w: &mut Worker| -> DbResult<()> {
                     let stmt = w.statement(&sql)?;
-                    let values: Vec<Value<'_>> = params.iter().map(Owned::as_value).collect();
+                    let values: Vec<Param<'_>> = params.iter().map(encoded).collect();
                     let mut rows = w.client.query_raw(&stmt, values.iter())?;
                     let mut chunk = Vec::with_capacity(CHUNK);
                     while let Some(row) = rows.next()? {
@@ -194,7 +169,7 @@ impl Client {
 
 /// A parameter, encoded as whatever type PostgreSQL inferred for its placeholder.
 #[derive(Debug)]
-struct Value<'a>(ValueRef<'a>);
+struct Param<'a>(ValueRef<'a>);
 
 fn out_of_range(
     what: impl std::fmt::Display,
@@ -203,7 +178,7 @@ fn out_of_range(
     format!("{what} does not fit a {ty} parameter").into()
 }
 
-impl ToSql for Value<'_> {
+impl ToSql for Param<'_> {
     fn to_sql(
         &self,
         ty: &Type,
