@@ -7,6 +7,8 @@
 # a release `firefly serve` on loopback (scripts/e2e.sh, under 5 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A clean CI build compiles everything once: incremental caches would only take disk.
+if [[ "${CI:-}" == "true" ]]; then export CARGO_INCREMENTAL=0; fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
