@@ -5,7 +5,7 @@
 #       postgres://firefly@127.0.0.1:PORT/firefly (PORT: the first free from 55432 if not given)
 #   scripts/pg-cluster.sh stop DIR          fast shutdown; fine when it isn't running
 # Listens on 127.0.0.1 only (and a unix socket in DIR); superuser firefly, trust auth, loopback
-# only. start on a running DIR reuses it and prints the same URL. Server log: DIR/log.
+# only; TLS with test certificates in DIR/tls (see make_tls). start on a running DIR reuses it and prints the same URL. Server log: DIR/log.
 # initdb and postgres refuse to run as root, so as root (CI) they run as the system user
 # firefly-pg, which owns DIR. Needs scripts/setup-postgres.sh first.
 set -euo pipefail
@@ -42,6 +42,40 @@ find_bindir() {
     die "no PostgreSQL with PostGIS in /usr/lib/postgresql; run scripts/setup-postgres.sh"
   fi
   echo "/usr/lib/postgresql/$best/bin"
+}
+
+# TLS for the cluster, so that clients can be tested in every sslmode: in DIR/tls, a test CA
+# (ca.crt), the server's certificate from it for IP 127.0.0.1 only (so verify-full to
+# "localhost" fails and verify-ca passes), a client certificate for the role firefly_cert
+# (which may log in only with it), and an unrelated CA (other-ca.crt) that trusts nothing
+# here. Only when openssl is there; the server then takes TLS and plain connections alike.
+make_tls() {
+  local dir=$1 tls=$1/tls
+  command -v openssl >/dev/null || { log "no openssl: the cluster has no TLS"; return; }
+  as_pg mkdir -p "$tls"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  ca() { # NAME CN
+    as_pg openssl req -x509 "${ec[@]}" -days 3650 -subj "/CN=$2" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$tls/$1.key" -out "$tls/$1.crt" 2>/dev/null
+  }
+  leaf() { # NAME CN EXTENSIONS
+    printf '%b' "$3" | as_pg tee "$tls/$1.ext" >/dev/null
+    as_pg openssl req -new "${ec[@]}" -subj "/CN=$2" -keyout "$tls/$1.key" -out "$tls/$1.csr" 2>/dev/null
+    as_pg openssl x509 -req -in "$tls/$1.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" \
+      -CAcreateserial -days 3650 -extfile "$tls/$1.ext" -out "$tls/$1.crt" 2>/dev/null
+  }
+  ca ca "Firefly test CA"
+  ca other-ca "Firefly unrelated test CA"
+  leaf server 127.0.0.1 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n'
+  leaf client firefly_cert 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n'
+  as_pg chmod 600 "$tls"/*.key
+  printf '%s\n' "ssl = on" "ssl_cert_file = '$tls/server.crt'" "ssl_key_file = '$tls/server.key'" \
+    "ssl_ca_file = '$tls/ca.crt'" | as_pg tee -a "$data/postgresql.conf" >/dev/null
+  # First match wins: firefly_cert by certificate only, everyone else as initdb wrote.
+  { echo "hostssl all firefly_cert 127.0.0.1/32 cert"; cat "$data/pg_hba.conf"; } >"$dir/pg_hba.new"
+  as_pg tee "$data/pg_hba.conf" <"$dir/pg_hba.new" >/dev/null
+  rm -f "$dir/pg_hba.new"
 }
 
 # Something accepts connections on 127.0.0.1:$1.
@@ -91,6 +125,7 @@ start() {
       as_pg "$bindir/initdb" -D "$data" -U firefly -E UTF8 --locale=C -A trust >&2
       printf '%s\n' "listen_addresses = '127.0.0.1'" "unix_socket_directories = '$dir'" |
         as_pg tee -a "$data/postgresql.conf" >/dev/null
+      make_tls "$dir"
     fi
     log "starting $("$bindir/postgres" --version) on 127.0.0.1:$port (log: $dir/log)"
     as_pg "$bindir/pg_ctl" start -D "$data" -l "$dir/log" -w -t 30 -o "-p $port" >&2 ||
@@ -111,6 +146,10 @@ start() {
     psql_ -d postgres -c 'CREATE DATABASE firefly' >&2
   fi
   psql_ -d firefly -c 'CREATE EXTENSION IF NOT EXISTS postgis' >&2
+  if [ -f "$dir/tls/client.crt" ] &&
+    [ -z "$(psql_ -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'firefly_cert'")" ]; then
+    psql_ -d postgres -c 'CREATE ROLE firefly_cert LOGIN' >&2
+  fi
   echo "postgres://firefly@127.0.0.1:$port/firefly"
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, idempotently, PostgreSQL and PostGIS from Debian's packages (bookworm:
-# postgresql-15 and postgresql-15-postgis-3), for the throwaway clusters that
+# postgresql-15 and postgresql-15-postgis-3) and openssl, for the throwaway clusters that
 # scripts/pg-cluster.sh runs. Quick when both are there: dpkg-query only, no apt at all.
 # Starts no server itself: pg-cluster.sh runs its own cluster, not Debian's "main" one.
 # Uses sudo when not root.
@@ -12,7 +12,7 @@ installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = i
 # The newest server major already installed (postgresql-15 -> 15), if any.
 major=$({ dpkg-query -W -f='${db:Status-Status} ${Package}\n' 'postgresql-[0-9]*' 2>/dev/null || true; } |
   sed -n 's/^installed postgresql-\([0-9][0-9]*\)$/\1/p' | sort -n | tail -n 1)
-if [ -n "$major" ] && installed "postgresql-$major-postgis-3"; then
+if [ -n "$major" ] && installed "postgresql-$major-postgis-3" && installed openssl; then
   exit 0
 fi
 
@@ -31,8 +31,9 @@ if [ -z "$major" ]; then
   major=${major:-15}
 fi
 
-pkgs=("postgresql-$major" "postgresql-$major-postgis-3")
-echo "== installing ${pkgs[*]} (PostgreSQL with PostGIS)"
+# openssl: pg-cluster.sh makes the test cluster's TLS certificates with it.
+pkgs=("postgresql-$major" "postgresql-$major-postgis-3" openssl)
+echo "== installing ${pkgs[*]} (PostgreSQL with PostGIS, openssl for test certificates)"
 apt_install() { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null; }
 # Try the package lists as they are first; refresh them only if that fails (stale or missing).
 if [ "$updated" = 1 ]; then

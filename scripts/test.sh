@@ -23,8 +23,11 @@ echo "== PostgreSQL + PostGIS: install (idempotent) and start a throwaway cluste
 pgdir=$(mktemp -d /tmp/firefly-pg.XXXXXX)
 trap './scripts/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
 pg_url=$(./scripts/pg-cluster.sh start "$pgdir")
-echo "== cargo test: the storage and HTTP suites on PostgreSQL ($pg_url)"
-FIREFLY_TEST_POSTGRES="$pg_url" cargo test --locked -p api --lib \
+# Over TLS, checked as a deployment should (the cluster's test CA, host name included); the
+# TLS test itself tries every sslmode against it (FIREFLY_TEST_POSTGRES_TLS).
+tls_url="$pg_url?sslmode=verify-full&sslrootcert=$pgdir/tls/ca.crt"
+echo "== cargo test: the storage and HTTP suites on PostgreSQL ($tls_url)"
+FIREFLY_TEST_POSTGRES="$tls_url" FIREFLY_TEST_POSTGRES_TLS="$pgdir/tls" cargo test --locked -p api --lib \
   --test 'http*' --test accountability --test replicas --test migrate
 echo "== map UI: setup and build"
 ./scripts/setup-ui.sh

@@ -19,6 +19,7 @@ use std::fmt;
 use std::time::Duration;
 
 mod pg;
+pub mod tls;
 
 /// The test suites' PostgreSQL (`FIREFLY_TEST_POSTGRES`): a database of its own per test.
 #[doc(hidden)]

@@ -63,24 +63,22 @@ impl Client {
         let url = url.to_owned();
         std::thread::Builder::new()
             .name("firefly-postgres".into())
-            .spawn(
-                move || match postgres::Client::connect(&url, postgres::NoTls) {
-                    Ok(client) => {
-                        let _ = ready.send(Ok(()));
-                        let mut worker = Worker {
-                            client,
-                            statements: HashMap::new(),
-                        };
-                        // Ends when the `Client` is dropped; the connection closes with it.
-                        while let Ok(job) = queue.recv() {
-                            job(&mut worker);
-                        }
+            .spawn(move || match super::tls::connect(&url) {
+                Ok(client) => {
+                    let _ = ready.send(Ok(()));
+                    let mut worker = Worker {
+                        client,
+                        statements: HashMap::new(),
+                    };
+                    // Ends when the `Client` is dropped; the connection closes with it.
+                    while let Ok(job) = queue.recv() {
+                        job(&mut worker);
                     }
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                    }
-                },
-            )
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            })
             .map_err(|e| DbError::Connection(format!("cannot start a connection thread: {e}")))?;
         connected.recv().map_err(|_| gone())??;
         Ok(Client { jobs })

@@ -34,7 +34,7 @@ fn create(server: &str) -> DbResult<String> {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let mut admin = postgres::Client::connect(server, postgres::NoTls)?;
+    let mut admin = super::tls::connect(server)?;
     let mut tries = 0;
     loop {
         match admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}")) {
@@ -48,10 +48,7 @@ fn create(server: &str) -> DbResult<String> {
                         .batch_execute(&format!("CREATE DATABASE {TEMPLATE}"))
                         .is_ok()
                 {
-                    let mut template = postgres::Client::connect(
-                        &with_database(server, TEMPLATE),
-                        postgres::NoTls,
-                    )?;
+                    let mut template = super::tls::connect(&with_database(server, TEMPLATE))?;
                     template.batch_execute("CREATE EXTENSION IF NOT EXISTS postgis")?;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
