@@ -465,6 +465,75 @@ mod tests {
         assert!(store.integrity_ok().unwrap());
     }
 
+    /// Another country's data imports on both databases; on PostgreSQL every point has a
+    /// WGS84 geometry and only those in British National Grid's area of use a BNG one,
+    /// within a few metres of Firefly's own OSTN15 transform on land (PostGIS uses a
+    /// Helmert transform without the OSTN15 grid: up to ~5 m apart).
+    #[test]
+    fn points_anywhere_import_and_get_a_bng_geometry_only_in_its_area() {
+        let mut store = Store::open_test().unwrap();
+        let places = [
+            ("luton", -0.416, 51.879, true),
+            ("penzance", -5.537, 50.119, true),
+            ("lerwick", -1.145, 60.155, true),
+            ("sw-corner", -9.01, 49.75, true),
+            ("ne-corner", 2.01, 61.01, true),
+            ("dublin-ish-west", -9.2, 53.3, false),
+            ("chicago", -87.632, 41.895, false),
+            // PROJ refuses these two for EPSG:27700 ("outside of projection domain").
+            ("bay-of-bengal", 88.0, 0.0, false),
+            ("pacific", -92.0, 0.0, false),
+            ("sydney", 151.21, -33.87, false),
+            ("antimeridian-pole", 180.0, 90.0, false),
+            ("opposite-pole", -180.0, -90.0, false),
+        ];
+        let exact = OccurredAt::Exact("2024-10-27T00:30:00Z".parse().unwrap());
+        let rows: Vec<Incident> = places
+            .iter()
+            .map(|&(id, lon, lat, _)| Incident {
+                lon,
+                lat,
+                ..incident(id, exact.clone())
+            })
+            .collect();
+        let stored = store.import_incidents(&rows, &meta(), |_| {}).unwrap();
+        assert_eq!(stored.added, places.len() as u64);
+        assert_eq!(store.incidents().unwrap(), rows);
+        if store.backend() != db::Backend::Postgres {
+            return;
+        }
+        let geoms = store
+            .conn
+            .query_map(
+                "SELECT source_id, ST_X(geom), ST_Y(geom), ST_X(geom_wgs84), ST_Y(geom_wgs84),
+                        ST_SRID(geom_wgs84)
+                 FROM incidents ORDER BY id",
+                params![],
+                |r| {
+                    Ok((
+                        r.get::<String>(0)?,
+                        r.get::<Option<f64>>(1)?.zip(r.get::<Option<f64>>(2)?),
+                        (r.get::<f64>(3)?, r.get::<f64>(4)?, r.get::<i64>(5)?),
+                    ))
+                },
+            )
+            .unwrap();
+        let bng = planner::crs::Crs::bng();
+        for ((id, lon, lat, in_gb), (got_id, grid, wgs84)) in places.iter().zip(geoms) {
+            assert_eq!(*id, got_id);
+            assert_eq!(wgs84, (*lon, *lat, 4326), "{id}");
+            assert_eq!(grid.is_some(), *in_gb, "{id}: {grid:?}");
+            // Compared on land only: at sea, beyond OSTN15, both are Helmert transforms
+            // with different parameters (80 to 150 m apart at the corners).
+            if let (Some((x, y)), Ok(ours), false) =
+                (grid, bng.project(*lon, *lat), id.ends_with("corner"))
+            {
+                let off = ((x - ours.x).powi(2) + (y - ours.y).powi(2)).sqrt();
+                assert!(off < 10.0, "{id}: PostGIS ({x}, {y}) is {off} m from ours");
+            }
+        }
+    }
+
     #[test]
     fn the_schema_rejects_impossible_rows() {
         let mut store = Store::open_test().unwrap();
