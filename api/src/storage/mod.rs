@@ -493,7 +493,7 @@ mod tests {
             .map(|&(id, lon, lat, _)| Incident {
                 lon,
                 lat,
-                ..incident(id, exact.clone())
+                ..incident(id, exact)
             })
             .collect();
         let stored = store.import_incidents(&rows, &meta(), |_| {}).unwrap();
