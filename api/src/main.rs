@@ -19,8 +19,9 @@ fn parse_location(text: &str) -> Result<Location, std::convert::Infallible> {
 #[command(name = "firefly", version, about = "Night-time-economy patrol planner")]
 struct Cli {
     /// Database: an SQLite file (default ./firefly.db), or a PostgreSQL server as
-    /// postgres://user[:password]@host[:port]/database.
-    #[arg(long, global = true, env = "FIREFLY_DB", value_parser = parse_location)]
+    /// postgres://user[:password]@host[:port]/database[?sslmode=verify-full&sslrootcert=FILE].
+    // hide_env_values: `--help` would otherwise print FIREFLY_DB, password and all.
+    #[arg(long, global = true, env = "FIREFLY_DB", hide_env_values = true, value_parser = parse_location)]
     db: Option<Location>,
     /// Settings file (TOML): db, tz, crs, boundary. Default: ./firefly.toml if it exists.
     #[arg(long, global = true, env = "FIREFLY_CONFIG")]

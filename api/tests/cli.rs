@@ -1174,3 +1174,25 @@ fn an_unreachable_database_server_is_reported_once_without_its_password() {
     );
     assert!(!err.contains("s3cret"), "{err}");
 }
+
+/// `--help` names FIREFLY_DB but never prints its value (a URL may hold a password).
+#[test]
+fn help_never_shows_the_database_url_from_the_environment() {
+    for args in [&["--help"][..], &["import", "--help"], &["serve", "--help"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_firefly"))
+            .args(args)
+            .env("FIREFLY_DB", "postgres://ff:s3cret@127.0.0.1:1/firefly")
+            .env_remove("FIREFLY_CONFIG")
+            .output()
+            .unwrap();
+        let help = text(&out.stdout);
+        assert!(
+            out.status.success() && help.contains("FIREFLY_DB"),
+            "{help}"
+        );
+        assert!(
+            !help.contains("s3cret") && !help.contains("127.0.0.1:1"),
+            "{args:?}: {help}"
+        );
+    }
+}
