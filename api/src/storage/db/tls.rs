@@ -7,8 +7,9 @@
 //! rustls configuration here.
 //!
 //! As in libpq: `prefer` and `require` encrypt without checking who answers, unless a
-//! root certificate is given (`sslrootcert`, or the file `~/.postgresql/root.crt`: then
-//! `require` checks the chain like `verify-ca`);
+//! root certificate is given (`sslrootcert`, or for `require` the file
+//! `~/.postgresql/root.crt`: then the chain is checked as `verify-ca` does; where libpq's
+//! `prefer` would then fall back to plain text on a failed check, this refuses);
 //! `verify-ca` checks the chain, `verify-full` the chain and that the certificate names
 //! the host connected to. `allow` is taken as `prefer` (it only differs in which of the
 //! two, plain or TLS, it tries first).
@@ -584,6 +585,16 @@ mod server_tests {
                 format!("{base}?sslmode=require&sslrootcert={other}"),
                 Refused("UnknownIssuer"),
             ),
+            // And `prefer`: libpq falls back to plain text when that check fails; here a
+            // failed check is a refusal (never a silent downgrade).
+            (
+                format!("{base}?sslmode=prefer&sslrootcert={other}"),
+                Refused("UnknownIssuer"),
+            ),
+            (
+                format!("{base}?sslmode=prefer&sslrootcert={ca}"),
+                Encrypted(&user),
+            ),
             (
                 format!("{cert_user}?sslmode=verify-full&sslrootcert={ca}&{client}"),
                 Encrypted("firefly_cert"),
@@ -601,18 +612,18 @@ mod server_tests {
                 (Err(g), Refused(w)) => assert!(g.contains(w), "{url}: {g:?} lacks {w:?}"),
                 _ => panic!("{url}: got {got:?}, want {want:?}"),
             }
-            if let Some(reference) = libpq(&url) {
-                assert_eq!(
-                    got.is_ok(),
-                    reference.is_ok(),
+            // Where libpq would settle for plain text, Firefly encrypts or refuses:
+            // `allow` (libpq tries in the clear first) and a failed check under `prefer`.
+            let stricter = url.ends_with("sslmode=allow")
+                || url.ends_with(&format!("sslmode=prefer&sslrootcert={other}"));
+            match libpq(&url) {
+                Some(Ok(r)) if stricter => assert!(!r.0, "{url}: libpq encrypted {r:?}"),
+                Some(reference) => assert_eq!(
+                    got.as_ref().ok(),
+                    reference.as_ref().ok(),
                     "{url}: libpq says {reference:?}"
-                );
-                // libpq's `allow` tries in the clear first; here it encrypts when it can.
-                if let (Ok(g), Ok(r)) = (&got, &reference)
-                    && !url.ends_with("sslmode=allow")
-                {
-                    assert_eq!(g, r, "{url}");
-                }
+                ),
+                None => {}
             }
         }
         // A row stream works over TLS like in the clear.
