@@ -84,6 +84,8 @@ pub struct ServerFile {
     pub import_limit_mib: Option<u32>,
     pub basemap_style: Option<String>,
     pub basemap_pmtiles: Option<PathBuf>,
+    /// Database connections the server keeps (default 8).
+    pub db_connections: Option<u32>,
 }
 
 /// Settings given on the command line or in the environment (clap reads both).
@@ -175,6 +177,7 @@ pub struct ServerOverrides {
     pub import_limit_mib: Option<u32>,
     pub basemap_style: Option<String>,
     pub basemap_pmtiles: Option<PathBuf>,
+    pub db_connections: Option<u32>,
 }
 
 /// The map's basemap, when one is configured (else the UI draws the district boundaries).
@@ -188,6 +191,10 @@ pub enum Basemap {
         header: crate::pmtiles::Header,
     },
 }
+
+/// Database connections a server keeps by default, and at most.
+pub const DEFAULT_DB_CONNECTIONS: usize = 8;
+pub const MAX_DB_CONNECTIONS: usize = 256;
 
 /// The default largest import body, MiB: a year of a large force's police.uk files.
 pub const DEFAULT_IMPORT_LIMIT_MIB: usize = 64;
@@ -260,7 +267,8 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Largest body of `POST /api/v1/imports/...` (the file itself), bytes.
     pub import_body_limit: usize,
-    /// SQLite connections kept open (and so database calls running at once).
+    /// Database connections kept open (and so database calls running at once). With
+    /// PostgreSQL, every replica holds this many of the server's `max_connections`.
     pub db_connections: usize,
     /// The built map UI (`map-ui/dist`) served at `/`; `None` looks in `./map-ui/dist`,
     /// then beside the sources (see `server::ui`).
@@ -283,7 +291,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(60),
             body_limit: 1 << 20,
             import_body_limit: DEFAULT_IMPORT_LIMIT_MIB << 20,
-            db_connections: 8,
+            db_connections: DEFAULT_DB_CONNECTIONS,
             ui_dir: None,
             basemap: None,
         }
@@ -342,6 +350,13 @@ impl ServerConfig {
                 "import_limit_mib {import_mib} is out of range: 1 to {MAX_IMPORT_LIMIT_MIB} (MiB)"
             );
         }
+        let db_connections = overrides
+            .db_connections
+            .or(file.db_connections)
+            .map_or(DEFAULT_DB_CONNECTIONS, |n| n as usize);
+        if !(1..=MAX_DB_CONNECTIONS).contains(&db_connections) {
+            bail!("db_connections {db_connections} is out of range: 1 to {MAX_DB_CONNECTIONS}");
+        }
         let style = overrides
             .basemap_style
             .or_else(|| file.basemap_style.clone());
@@ -381,6 +396,7 @@ impl ServerConfig {
                 .or(file.require_purpose)
                 .unwrap_or(false),
             import_body_limit: import_mib << 20,
+            db_connections,
             basemap,
             ..ServerConfig::default()
         })
@@ -504,6 +520,36 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("import_limit_mib"), "{e}");
+        // Connections: the file's, the flag's over it, and a bound.
+        let file_conns = ServerFile {
+            db_connections: Some(32),
+            ..Default::default()
+        };
+        let conns = |o: ServerOverrides| ServerConfig::resolve(&file_conns, o);
+        assert_eq!(conns(Default::default()).unwrap().db_connections, 32);
+        let flag = ServerOverrides {
+            db_connections: Some(4),
+            ..Default::default()
+        };
+        assert_eq!(conns(flag).unwrap().db_connections, 4);
+        assert_eq!(
+            ServerConfig::resolve(&ServerFile::default(), Default::default())
+                .unwrap()
+                .db_connections,
+            DEFAULT_DB_CONNECTIONS
+        );
+        for bad in [0, 257] {
+            let e = conns(ServerOverrides {
+                db_connections: Some(bad),
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains(&format!("db_connections {bad} is out of range")),
+                "{e}"
+            );
+        }
         let c = ServerConfig::resolve(
             &file,
             ServerOverrides {

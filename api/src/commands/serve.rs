@@ -13,7 +13,7 @@ pub struct ServeArgs {
     /// Address to listen on (IP:PORT). Default 127.0.0.1:8080.
     #[arg(long, env = "FIREFLY_ADDR")]
     pub addr: Option<String>,
-    /// Session lifetime in hours (1 to 168). Default 12.
+    /// Session lifetime in hours (1 to 12). Default 12.
     #[arg(long, env = "FIREFLY_SESSION_HOURS")]
     pub session_hours: Option<u32>,
     /// Development only: a plain `firefly_session` cookie without `Secure`, so a browser
@@ -53,6 +53,11 @@ pub struct ServeArgs {
     /// /basemap.pmtiles with HTTP range requests.
     #[arg(long, env = "FIREFLY_BASEMAP_PMTILES")]
     pub basemap_pmtiles: Option<std::path::PathBuf>,
+    /// Database connections kept open, so database calls running at once (1 to 256).
+    /// Default 8. On PostgreSQL each replica holds this many of the server's
+    /// max_connections.
+    #[arg(long, env = "FIREFLY_DB_CONNECTIONS")]
+    pub db_connections: Option<u32>,
 }
 
 pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
@@ -68,6 +73,7 @@ pub fn run(config: Config, args: ServeArgs) -> Result<(), Failure> {
             import_limit_mib: args.import_limit_mib,
             basemap_style: args.basemap_style,
             basemap_pmtiles: args.basemap_pmtiles,
+            db_connections: args.db_connections,
         },
     )
     .map_err(Failure::Invalid)?;
