@@ -136,13 +136,18 @@ pub fn migrate(
         if m.version <= current {
             continue; // applied (perhaps by another process while this one waited)
         }
+        let failed = |error| StoreError::Migration {
+            path: String::new(),
+            version: m.version,
+            error,
+        };
         match (m.sql.split_once(BACKFILL_MARKER), m.backfill) {
             (Some((before, after)), Some(step)) => {
-                tx.execute_batch(before)?;
+                tx.execute_batch(before).map_err(failed)?;
                 step(&tx)?;
-                tx.execute_batch(after)?;
+                tx.execute_batch(after).map_err(failed)?;
             }
-            _ => tx.execute_batch(m.sql)?,
+            _ => tx.execute_batch(m.sql).map_err(failed)?,
         }
         set_version(&tx, m.version)?;
         tx.commit()?;

@@ -48,6 +48,13 @@ pub enum StoreError {
         "database schema version {found} is newer than this firefly ({supported}); upgrade firefly"
     )]
     TooNew { found: i64, supported: i64 },
+    /// A schema migration failed (and was rolled back whole).
+    #[error("database {path}: migrating the schema to version {version}: {error}{}", migration_hint(.error))]
+    Migration {
+        path: String,
+        version: i64,
+        error: DbError,
+    },
     #[error(transparent)]
     Sql(#[from] DbError),
     /// A file beside the database (the database itself, a backup) could not be made.
@@ -74,7 +81,37 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// What to do when a migration lacks a privilege only a superuser has: PostGIS, which the
+/// schema needs, is an extension that only a superuser (or a trusted-extension owner) may
+/// create; Firefly's own role can create everything else.
+fn migration_hint(error: &DbError) -> &'static str {
+    match error {
+        DbError::Postgres(e)
+            if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+                && e.as_db_error()
+                    .is_some_and(|d| d.message().contains("extension")) =>
+        {
+            " (a superuser must run `CREATE EXTENSION postgis;` in this database once; \
+             see the README, PostgreSQL)"
+        }
+        _ => "",
+    }
+}
+
 impl StoreError {
+    /// Names the database in a migration's error (the migrations do not know where they
+    /// run).
+    fn at(self, location: &Location) -> StoreError {
+        match self {
+            StoreError::Migration { version, error, .. } => StoreError::Migration {
+                path: location.to_string(),
+                version,
+                error,
+            },
+            other => other,
+        }
+    }
+
     /// Another writer held the database for longer than [`db::WRITE_WAIT`].
     pub fn is_busy(&self) -> bool {
         matches!(self, StoreError::Sql(e) if e.is_busy())
@@ -248,7 +285,8 @@ impl Store {
             path: Location::Postgres(url.to_owned()).to_string(),
             error,
         })?;
-        migrations::migrate(&mut conn, &mut |_, _| Ok(()))?;
+        migrations::migrate(&mut conn, &mut |_, _| Ok(()))
+            .map_err(|e| e.at(&Location::Postgres(url.to_owned())))?;
         Ok(Store { conn })
     }
 
@@ -292,7 +330,11 @@ impl Store {
                 (Some(path), Some(sqlite)) => backup::before_migration(sqlite, path, version),
                 _ => Ok(()),
             },
-        )?;
+        )
+        .map_err(|e| match path {
+            Some(path) => e.at(&Location::Sqlite(path.to_owned())),
+            None => e,
+        })?;
         Ok(Store { conn })
     }
 
@@ -437,6 +479,66 @@ mod tests {
             rows_read: 2,
             audit: None,
         }
+    }
+
+    /// The README's recipe with a role that is not a superuser: without PostGIS the first
+    /// connection says what a superuser must do and leaves nothing behind; once the
+    /// extension is there, Firefly's own role creates the rest.
+    #[test]
+    fn a_role_without_postgis_is_told_what_a_superuser_must_do() {
+        let Some(server) = db::testing::server() else {
+            eprintln!("no {} server", db::testing::ENV);
+            return;
+        };
+        let role = format!(
+            "ff_owner_{}_{}",
+            std::process::id(),
+            Timestamp::now().as_nanosecond() % 1_000_000_000
+        );
+        let password = format!("pw-{role}");
+        let mut admin = db::tls::connect(&server).unwrap();
+        admin
+            .batch_execute(&format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+            .unwrap();
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {role} OWNER {role} TEMPLATE template0"
+            ))
+            .unwrap();
+        let as_superuser = db::testing::with_database(&server, &role);
+        let (scheme, rest) = as_superuser.split_once("://").unwrap();
+        let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+        let as_owner = format!("{scheme}://{role}:{password}@{host}");
+
+        let err = Store::open(Location::Postgres(as_owner.clone()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("migrating the schema to version 5")
+                && err.contains("permission denied to create extension")
+                && err.contains("a superuser must run `CREATE EXTENSION postgis;`"),
+            "{err}"
+        );
+        assert!(!err.contains(&password), "{err}");
+        let mut database = db::tls::connect(&as_superuser).unwrap();
+        let tables: i64 = database
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(tables, 0, "the failed migration left tables behind");
+
+        database.batch_execute("CREATE EXTENSION postgis").unwrap();
+        let store = Store::open(Location::Postgres(as_owner)).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        drop((store, database));
+        admin
+            .batch_execute(&format!("DROP DATABASE {role} WITH (FORCE)"))
+            .unwrap();
+        admin.batch_execute(&format!("DROP ROLE {role}")).unwrap();
     }
 
     #[test]
