@@ -49,6 +49,8 @@ find_bindir() {
 # "localhost" fails and verify-ca passes), a client certificate for the role firefly_cert
 # (which may log in only with it), and an unrelated CA (other-ca.crt) that trusts nothing
 # here. Only when openssl is there; the server then takes TLS and plain connections alike.
+# Also the role firefly_password, which must log in with SCRAM (password
+# firefly-test-password: a throwaway cluster on loopback), for channel binding over TLS.
 make_tls() {
   local dir=$1 tls=$1/tls
   command -v openssl >/dev/null || { log "no openssl: the cluster has no TLS"; return; }
@@ -72,8 +74,11 @@ make_tls() {
   as_pg chmod 600 "$tls"/*.key
   printf '%s\n' "ssl = on" "ssl_cert_file = '$tls/server.crt'" "ssl_key_file = '$tls/server.key'" \
     "ssl_ca_file = '$tls/ca.crt'" | as_pg tee -a "$data/postgresql.conf" >/dev/null
-  # First match wins: firefly_cert by certificate only, everyone else as initdb wrote.
-  { echo "hostssl all firefly_cert 127.0.0.1/32 cert"; cat "$data/pg_hba.conf"; } >"$dir/pg_hba.new"
+  # First match wins: firefly_cert by certificate only, firefly_password by password, everyone
+  # else as initdb wrote.
+  { echo "hostssl all firefly_cert 127.0.0.1/32 cert"
+    echo "host all firefly_password 127.0.0.1/32 scram-sha-256"
+    cat "$data/pg_hba.conf"; } >"$dir/pg_hba.new"
   as_pg tee "$data/pg_hba.conf" <"$dir/pg_hba.new" >/dev/null
   rm -f "$dir/pg_hba.new"
 }
@@ -149,6 +154,7 @@ start() {
   if [ -f "$dir/tls/client.crt" ] &&
     [ -z "$(psql_ -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'firefly_cert'")" ]; then
     psql_ -d postgres -c 'CREATE ROLE firefly_cert LOGIN' >&2
+    psql_ -d postgres -c "CREATE ROLE firefly_password LOGIN PASSWORD 'firefly-test-password'" >&2
   fi
   echo "postgres://firefly@127.0.0.1:$port/firefly"
 }

@@ -99,13 +99,17 @@ fn migration_hint(error: &DbError) -> &'static str {
 }
 
 impl StoreError {
-    /// Names the database in a migration's error (the migrations do not know where they
+    /// Names the database in an error of its migrations (which do not know where they
     /// run).
     fn at(self, location: &Location) -> StoreError {
         match self {
             StoreError::Migration { version, error, .. } => StoreError::Migration {
                 path: location.to_string(),
                 version,
+                error,
+            },
+            StoreError::Sql(error) => StoreError::Open {
+                path: location.to_string(),
                 error,
             },
             other => other,

@@ -167,10 +167,9 @@ impl TlsSettings {
     }
 
     fn client_config(&self) -> DbResult<rustls::ClientConfig> {
-        // ring rather than rustls's default aws-lc-rs: tokio-postgres-rustls builds ring
-        // anyway, and it needs only a C compiler. rustls 0.23.48 deprecated it for lacking
-        // post-quantum key exchange, which aws-lc-rs would add at the cost of a second
-        // crypto library in the build.
+        // ring rather than rustls's default aws-lc-rs: it builds with only a C compiler,
+        // and quickly. rustls 0.23.48 deprecated it for lacking post-quantum key exchange,
+        // which aws-lc-rs would add at the cost of a much larger C build.
         #[allow(deprecated)]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let chain = match &self.roots {
@@ -502,11 +501,15 @@ mod server_tests {
         let base = server.split('?').next().unwrap().to_owned();
         let localhost = base.replace("127.0.0.1", "localhost");
         assert_ne!(base, localhost, "the test server's URL names 127.0.0.1");
-        let cert_user = {
+        let as_role = |userinfo: &str| {
             let (scheme, rest) = base.split_once("://").unwrap();
             let host = rest.split_once('@').map_or(rest, |(_, h)| h);
-            format!("{scheme}://firefly_cert@{host}")
+            format!("{scheme}://{userinfo}@{host}")
         };
+        let cert_user = as_role("firefly_cert");
+        // scripts/pg-cluster.sh's throwaway role.
+        let password_user = as_role("firefly_password:firefly-test-password");
+        let wrong_password = as_role("firefly_password:not-the-password");
         let file = |name: &str| tls.join(name).display().to_string();
         let (ca, other) = (file("ca.crt"), file("other-ca.crt"));
         let client = format!(
@@ -563,6 +566,26 @@ mod server_tests {
             (
                 format!("{cert_user}?sslmode=require"),
                 Refused("requires a valid client certificate"),
+            ),
+            // SCRAM over TLS binds the password exchange to the server's certificate
+            // (SCRAM-SHA-256-PLUS); in the clear there is nothing to bind to.
+            (
+                format!(
+                    "{password_user}?sslmode=verify-full&sslrootcert={ca}&channel_binding=require"
+                ),
+                Encrypted("firefly_password"),
+            ),
+            (
+                format!("{password_user}?sslmode=disable"),
+                Clear("firefly_password"),
+            ),
+            (
+                format!("{password_user}?sslmode=disable&channel_binding=require"),
+                Refused("channel binding"),
+            ),
+            (
+                format!("{wrong_password}?sslmode=require"),
+                Refused("password authentication failed"),
             ),
         ];
         for (url, want) in cases {
