@@ -11,17 +11,13 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-fn parse_location(text: &str) -> Result<Location, std::convert::Infallible> {
-    Ok(Location::parse(text))
-}
-
 #[derive(Parser)]
 #[command(name = "firefly", version, about = "Night-time-economy patrol planner")]
 struct Cli {
     /// Database: an SQLite file (default ./firefly.db), or a PostgreSQL server as
     /// postgres://user[:password]@host[:port]/database[?sslmode=verify-full&sslrootcert=FILE].
     // hide_env_values: `--help` would otherwise print FIREFLY_DB, password and all.
-    #[arg(long, global = true, env = "FIREFLY_DB", hide_env_values = true, value_parser = parse_location)]
+    #[arg(long, global = true, env = "FIREFLY_DB", hide_env_values = true)]
     db: Option<Location>,
     /// Settings file (TOML): db, tz, crs, boundary. Default: ./firefly.toml if it exists.
     #[arg(long, global = true, env = "FIREFLY_CONFIG")]

@@ -9,14 +9,13 @@
 
 #[path = "common/mod.rs"]
 mod common;
+use api::storage::Location;
 use common::cli::{firefly, firefly_cmd, firefly_stdin, text};
-use common::police_uk;
+use common::serve::{self, Server};
+use common::{PASSWORD, police_uk};
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-
-const PASSWORD: &str = "correct horse battery staple";
 
 fn ok(out: &Output) -> String {
     assert!(
@@ -675,42 +674,11 @@ fn retention_deletes_exactly_the_older_rows_and_the_chain_still_verifies() {
     assert!(text(&out.stderr).contains("row 4"), "{}", text(&out.stderr));
 }
 
-/// One HTTP/1.1 request over loopback with `Connection: close`: status and body, or `None`
-/// when the connection failed or broke.
-fn http1(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> Option<(u16, String)> {
-    use std::io::Read;
-    let mut s =
-        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .ok()?;
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).ok()?;
-    let status = answer.split_whitespace().nth(1)?.parse().ok()?;
-    let body = answer.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
-}
-
 /// `kill -9` of a real `firefly serve` in the middle of a burst of check-ins: every check-in
 /// answered 201 is in the database after the restart, which passes its integrity check and
 /// whose audit chain is intact.
 #[test]
 fn a_killed_server_loses_no_acknowledged_checkin() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("firefly.db");
     ok(&firefly_stdin(
@@ -727,32 +695,9 @@ fn a_killed_server_loses_no_acknowledged_checkin() {
         ],
         &format!("{PASSWORD}\n"),
     ));
-    let mut server = firefly_cmd(&db, &["serve", "--addr", "127.0.0.1:0"])
-        .env_remove("FIREFLY_ADDR")
-        .env("FIREFLY_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr: std::net::SocketAddr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(addr.ip().is_loopback());
-    std::thread::spawn(move || for _ in lines {});
-    let creds = format!(r#"{{"username": "ofc", "password": "{PASSWORD}"}}"#);
-    let (status, body) = http1(addr, "POST", "/api/v1/auth/login", None, &creds).unwrap();
-    assert_eq!(status, 200, "{body}");
-    let token: String = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .into();
+    let mut server = Server::start(dir.path(), &Location::Sqlite(db.clone()));
+    let addr = server.addr;
+    let token = serve::login(addr, "ofc");
     let senders: Vec<_> = (0..3)
         .map(|t| {
             let token = token.clone();
@@ -760,12 +705,14 @@ fn a_killed_server_loses_no_acknowledged_checkin() {
                 let mut acknowledged = Vec::new();
                 for n in 0..5_000 {
                     let body = format!(r#"{{"lon": -0.41{t}{n:04}, "lat": 51.88}}"#);
-                    match http1(addr, "POST", "/api/v1/checkins", Some(&token), &body) {
+                    let path = "/api/v1/checkins";
+                    let json = "application/json";
+                    match serve::http(addr, "POST", path, Some(&token), json, body.as_bytes()) {
                         Some((201, answer)) => {
-                            let v: serde_json::Value = serde_json::from_str(&answer).unwrap();
+                            let v: serde_json::Value = serde_json::from_slice(&answer).unwrap();
                             acknowledged.push(v["id"].as_i64().unwrap());
                         }
-                        Some((status, answer)) => panic!("{status}: {answer}"),
+                        Some((status, answer)) => panic!("{status}: {}", text(&answer)),
                         None => break, // the server is gone
                     }
                 }
@@ -774,8 +721,7 @@ fn a_killed_server_loses_no_acknowledged_checkin() {
         })
         .collect();
     std::thread::sleep(std::time::Duration::from_millis(1_500));
-    server.kill().unwrap(); // SIGKILL
-    server.wait().unwrap();
+    server.kill(); // SIGKILL
     let acknowledged: Vec<i64> = senders
         .into_iter()
         .flat_map(|s| s.join().unwrap())

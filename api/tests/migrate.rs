@@ -11,7 +11,7 @@ mod common;
 
 use api::storage::db::{Conn, testing};
 use api::storage::{Location, SCHEMA_VERSION, Store};
-use common::cli::{firefly, firefly_stdin, text};
+use common::cli::{firefly, firefly_in, firefly_stdin, text};
 use common::repo;
 
 fn ok(out: &std::process::Output) -> String {
@@ -72,13 +72,7 @@ fn sqlite_and_empty_target(server: &str) -> (tempfile::TempDir, std::path::PathB
 
 /// The answers of `firefly ARGS` on the database at `location`, run in `dir`.
 fn run(dir: &std::path::Path, location: &str, args: &[&str]) -> String {
-    ok(&std::process::Command::new(env!("CARGO_BIN_EXE_firefly"))
-        .current_dir(dir)
-        .args(["--db", location])
-        .args(args)
-        .env_remove("FIREFLY_CONFIG")
-        .output()
-        .unwrap())
+    ok(&firefly_in(dir, location, args).output().unwrap())
 }
 
 #[test]

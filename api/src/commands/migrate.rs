@@ -13,7 +13,7 @@ use std::time::Instant;
 pub struct MigrateArgs {
     /// The PostgreSQL database to copy into (postgres://user@host:port/database): it is
     /// given Firefly's schema if it has none, and must hold no data.
-    #[arg(long, value_parser = |s: &str| Ok::<_, std::convert::Infallible>(Location::parse(s)))]
+    #[arg(long)]
     pub to: Location,
 }
 

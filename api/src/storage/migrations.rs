@@ -5,7 +5,7 @@
 //! the second waits, then sees the version the first committed.
 
 use super::db::{Backend, Conn};
-use super::{Result, StoreError};
+use super::{Location, Result, StoreError};
 
 /// A migration: its SQL, and optionally a step in Rust run at the line `-- @backfill` of
 /// the SQL (what comes before it runs first, what comes after it runs last).
@@ -109,11 +109,27 @@ fn check_not_newer(found: i64) -> Result<()> {
     Ok(())
 }
 
-/// Brings the database to [`SCHEMA_VERSION`]. `before_change` is called once, before the
-/// first migration that changes a database which already has a schema (version > 0), with
-/// that version: the caller backs the file up there.
+/// Brings the database at `location` to [`SCHEMA_VERSION`]. `before_change` is called
+/// once, before the first migration that changes a database which already has a schema
+/// (version > 0), with that version: the caller backs the file up there. Errors name the
+/// database (and a failed migration its version).
 pub fn migrate(
     conn: &mut Conn,
+    location: &Location,
+    before_change: &mut dyn FnMut(&Conn, i64) -> Result<()>,
+) -> Result<()> {
+    apply(conn, location, before_change).map_err(|e| match e {
+        StoreError::Sql(error) => StoreError::Open {
+            path: location.to_string(),
+            error,
+        },
+        other => other,
+    })
+}
+
+fn apply(
+    conn: &mut Conn,
+    location: &Location,
     before_change: &mut dyn FnMut(&Conn, i64) -> Result<()>,
 ) -> Result<()> {
     let migrations = match conn.backend() {
@@ -137,7 +153,7 @@ pub fn migrate(
             continue; // applied (perhaps by another process while this one waited)
         }
         let failed = |error| StoreError::Migration {
-            path: String::new(),
+            path: location.to_string(),
             version: m.version,
             error,
         };

@@ -99,23 +99,6 @@ fn migration_hint(error: &DbError) -> &'static str {
 }
 
 impl StoreError {
-    /// Names the database in an error of its migrations (which do not know where they
-    /// run).
-    fn at(self, location: &Location) -> StoreError {
-        match self {
-            StoreError::Migration { version, error, .. } => StoreError::Migration {
-                path: location.to_string(),
-                version,
-                error,
-            },
-            StoreError::Sql(error) => StoreError::Open {
-                path: location.to_string(),
-                error,
-            },
-            other => other,
-        }
-    }
-
     /// Another writer held the database for longer than [`db::WRITE_WAIT`].
     pub fn is_busy(&self) -> bool {
         matches!(self, StoreError::Sql(e) if e.is_busy())
@@ -155,6 +138,15 @@ impl Location {
             Location::Sqlite(p) => Some(p),
             Location::Postgres(_) => None,
         }
+    }
+}
+
+/// What `--db`, `--to` and `FIREFLY_DB` hold (clap parses them with this).
+impl std::str::FromStr for Location {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> std::result::Result<Location, Self::Err> {
+        Ok(Location::parse(text))
     }
 }
 
@@ -289,8 +281,11 @@ impl Store {
             path: Location::Postgres(url.to_owned()).to_string(),
             error,
         })?;
-        migrations::migrate(&mut conn, &mut |_, _| Ok(()))
-            .map_err(|e| e.at(&Location::Postgres(url.to_owned())))?;
+        migrations::migrate(
+            &mut conn,
+            &Location::Postgres(url.to_owned()),
+            &mut |_, _| Ok(()),
+        )?;
         Ok(Store { conn })
     }
 
@@ -328,16 +323,13 @@ impl Store {
         // Import loops and the server reuse a few dozen statements.
         conn.set_prepared_statement_cache_capacity(64);
         let mut conn = Conn::sqlite(conn);
-        migrations::migrate(
-            &mut conn,
-            &mut |conn, version| match (path, conn.as_sqlite()) {
-                (Some(path), Some(sqlite)) => backup::before_migration(sqlite, path, version),
-                _ => Ok(()),
-            },
-        )
-        .map_err(|e| match path {
-            Some(path) => e.at(&Location::Sqlite(path.to_owned())),
-            None => e,
+        let location = Location::Sqlite(path.map_or_else(|| ":memory:".into(), Path::to_path_buf));
+        migrations::migrate(&mut conn, &location, &mut |conn, version| match (
+            path,
+            conn.as_sqlite(),
+        ) {
+            (Some(path), Some(sqlite)) => backup::before_migration(sqlite, path, version),
+            _ => Ok(()),
         })?;
         Ok(Store { conn })
     }

@@ -1,14 +1,14 @@
 //! Real `firefly serve` processes on loopback ports, for the tests that kill a server or
 //! run two replicas on one database: start, plain HTTP/1.1 requests, a planner's login.
 
+use super::PASSWORD;
+use super::cli::{firefly_in, with_stdin};
 use api::storage::Location;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
-
-pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A running `firefly serve`, killed (SIGKILL) when dropped.
 pub struct Server {
@@ -20,12 +20,7 @@ impl Server {
     /// Starts the server on a free loopback port (`--addr 127.0.0.1:0`) and reads the
     /// address it prints.
     pub fn start(dir: &Path, db: &Location) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_firefly"))
-            .current_dir(dir)
-            .arg("--db")
-            .arg(db.config_text())
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .env_remove("FIREFLY_CONFIG")
+        let mut child = firefly_in(dir, db.config_text(), &["serve", "--addr", "127.0.0.1:0"])
             .env_remove("FIREFLY_ADDR")
             .env("FIREFLY_LOG", "warn")
             .stdin(Stdio::null())
@@ -117,30 +112,18 @@ pub fn login(addr: SocketAddr, user: &str) -> String {
 /// `ana`, made by the CLI.
 pub fn fresh_db(dir: &Path) -> Location {
     let db = super::test_location(dir);
-    let mut add = Command::new(env!("CARGO_BIN_EXE_firefly"))
-        .current_dir(dir)
-        .arg("--db")
-        .arg(db.config_text())
-        .args([
-            "users",
-            "add",
-            "ana",
-            "--role",
-            "planner",
-            "--password-stdin",
-        ])
-        .env_remove("FIREFLY_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    let out = add.wait_with_output().unwrap();
+    let add = [
+        "users",
+        "add",
+        "ana",
+        "--role",
+        "planner",
+        "--password-stdin",
+    ];
+    let out = with_stdin(
+        firefly_in(dir, db.config_text(), &add),
+        &format!("{PASSWORD}\n"),
+    );
     assert!(
         out.status.success(),
         "{}",
